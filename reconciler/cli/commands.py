@@ -1,0 +1,7 @@
+"""The list of command families attached to `hactl` (one import per module)."""
+
+from __future__ import annotations
+
+import click
+
+ALL: list[click.Command] = []
