@@ -12,6 +12,10 @@ class HactlError(Exception):
 
     exit_code = 1
 
+    def lines(self) -> list[str]:
+        """What the CLI prints: one line per problem."""
+        return [f"error: {self}"]
+
 
 class UsageError(HactlError):
     """Bad input from the user: a wrong flag, a malformed manifest. Exit code 2."""

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import click
 
-ALL: list[click.Command] = []
+from reconciler.cli import declare
+
+ALL: list[click.Command] = [*declare.COMMANDS]

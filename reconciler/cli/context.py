@@ -7,16 +7,18 @@ else is a bug and is reported as one line too, with the detail in the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any, Literal, ParamSpec, TypeVar
 
 import click
 
 from reconciler.errors import HactlError
+from reconciler.store.base import Store
 
 OutputFormat = Literal["table", "yaml", "json"]
 
@@ -85,6 +87,18 @@ def command_options(func: Callable[P, T]) -> Callable[P, T]:
     return decorated  # type: ignore[no-any-return]
 
 
+@contextlib.asynccontextmanager
+async def open_cli_store() -> AsyncIterator[Store]:
+    """The store the global options name, closed when the command is done."""
+    from reconciler.store.url import open_store
+
+    store = open_store(cli_context().resolved_store_url())
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 def fail(message: str, exit_code: int = 2) -> None:
     """Print one line to stderr and exit (for checks made in the CLI itself)."""
     click.echo(f"error: {message}", err=True)
@@ -99,7 +113,8 @@ def handle_errors(func: Callable[P, T]) -> Callable[P, T]:
         try:
             return func(*args, **kwargs)
         except HactlError as exc:
-            click.echo(f"error: {exc}", err=True)
+            for line in exc.lines():
+                click.echo(line, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

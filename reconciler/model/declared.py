@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from reconciler.model.base import Metadata
 from reconciler.model.kinds import (
@@ -63,8 +63,11 @@ class DeclaredState:
     def __len__(self) -> int:
         return len(self.documents)
 
-    def keys(self) -> list[ObjectKey]:
+    def object_keys(self) -> list[ObjectKey]:
         return [(d.kind, d.metadata.name) for d in self.documents]
+
+    def items(self) -> list[tuple[ObjectKey, Document]]:
+        return [((d.kind, d.metadata.name), d) for d in self.documents]
 
     @cached_property
     def _index(self) -> dict[ObjectKey, Document]:
@@ -122,3 +125,22 @@ class DeclaredState:
 
     def source_of(self, kind: str, name: str) -> Source | None:
         return self.sources.get((kind, name))
+
+
+def to_manifest(doc: Document) -> dict[str, Any]:
+    """The canonical manifest form of a document: defaults left out, keys as written.
+
+    Two documents that mean the same thing have the same canonical form, so the
+    store, `diff` and `get` never show a change that is only a spelled-out default."""
+    body = doc.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    body.pop("apiVersion", None)
+    body.pop("kind", None)
+    return {"apiVersion": doc.api_version, "kind": doc.kind, **body}
+
+
+def from_manifest(data: dict[str, Any]) -> Document:
+    """A document from its canonical form (as read back from the store)."""
+    kind = data.get("kind")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    return KINDS[kind].model_validate(data)
