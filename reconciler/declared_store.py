@@ -102,7 +102,9 @@ def encode_snapshot(state: DeclaredState) -> tuple[str, list[bytes]]:
         "documents": [to_manifest(doc) for doc in state],
         "sources": {f"{k}/{n}": str(src) for (k, n), src in sorted(state.sources.items())},
     }
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    # Field order comes from the models and free-form mappings are sorted by
+    # to_manifest, so the same state always encodes to the same bytes and digest.
+    raw = json.dumps(body, separators=(",", ":")).encode()
     digest = hashlib.sha256(raw).hexdigest()
     packed = zlib.compress(raw, 6)
     chunks = [packed[i : i + CHUNK_BYTES] for i in range(0, len(packed), CHUNK_BYTES)] or [b""]

@@ -39,10 +39,11 @@ files_option = click.option(
 )
 
 
-def _load(paths: Sequence[str]) -> DeclaredState:
+def _load(paths: Sequence[str], *, show_warnings: bool = True) -> DeclaredState:
     """Checked manifests; warnings to stderr; ManifestError on any error."""
     report = load_report(paths, context=LintContext(cli_context().store_url))
-    print_problems([str(p) for p in report.warnings])
+    if show_warnings:
+        print_problems([str(p) for p in report.warnings])
     return report.declared()
 
 
@@ -167,7 +168,7 @@ def diff(paths: tuple[str, ...], prune: bool) -> None:
     """Unified diff of the store's declared state against the files.
 
     Exit 0: no differences; 1: differences; 2: error; 3: store unreachable."""
-    desired = _load(paths)
+    desired = _load(paths, show_warnings=False)
     ctx = cli_context()
 
     async def go() -> DeclaredState:

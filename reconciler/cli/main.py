@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from reconciler import __version__
 from reconciler.cli.context import CliContext
+from reconciler.logs import configure
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,6 +50,7 @@ def cli(
     user: str | None,
 ) -> None:
     """hactl: a high-availability cluster manager, declared in manifests."""
+    configure(os.environ.get("HACTL_LOG_LEVEL", "warning"))
     ctx.obj = CliContext(
         store_url=store_url,
         cluster=cluster,
@@ -55,14 +59,14 @@ def cli(
     )
 
 
-def _register() -> None:
-    """Attach every command family; each module owns its commands."""
+def build() -> click.Group:
+    """The `hactl` group with every command family attached (each module owns its own)."""
     from reconciler.cli import commands
 
     for command in commands.ALL:
         cli.add_command(command)
+    return cli
 
 
 def main() -> None:
-    _register()
-    cli(prog_name="hactl")
+    build()(prog_name="hactl")

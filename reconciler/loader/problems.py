@@ -27,12 +27,13 @@ class Problem:
         parts = []
         if self.file is not None:
             parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.severity == "warning":
+            parts.append("warning")
         if self.kind is not None:
             parts.append(f"{self.kind}/{self.name}" if self.name else self.kind)
         if self.field:
             parts.append(self.field)
-        prefix = "warning: " if self.severity == "warning" else ""
-        return _printable(": ".join([*parts, prefix + self.message]))
+        return _printable(": ".join([*parts, self.message]))
 
     def as_dict(self) -> dict[str, object]:
         return {

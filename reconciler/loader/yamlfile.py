@@ -133,7 +133,8 @@ def parse_text(text: str, file: str) -> tuple[list[RawDocument], list[Problem]]:
         for node in _yaml().load_all(io.StringIO(text)):
             if node is None:
                 continue
-            first_line = (node.lc.line + 1) if hasattr(node, "lc") else 1
+            start = getattr(getattr(node, "lc", None), "line", None)
+            first_line = start + 1 if isinstance(start, int) else 1
             converter = _Converter(first_line)
             try:
                 data = converter.convert(node, (), first_line)

@@ -127,6 +127,15 @@ class DeclaredState:
         return self.sources.get((kind, name))
 
 
+_FREE_FORM_MAPPINGS = (
+    ("metadata", "labels"),
+    ("metadata", "annotations"),
+    ("spec", "params"),
+    ("spec", "attributes"),
+)
+"""Mappings whose keys the operator chooses: sorted, so their order is not a change."""
+
+
 def to_manifest(doc: Document) -> dict[str, Any]:
     """The canonical manifest form of a document: defaults left out, keys as written.
 
@@ -135,6 +144,10 @@ def to_manifest(doc: Document) -> dict[str, Any]:
     body = doc.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     body.pop("apiVersion", None)
     body.pop("kind", None)
+    for section, mapping in _FREE_FORM_MAPPINGS:
+        part = body.get(section)
+        if isinstance(part, dict) and isinstance(part.get(mapping), dict):
+            part[mapping] = dict(sorted(part[mapping].items()))
     return {"apiVersion": doc.api_version, "kind": doc.kind, **body}
 
 
