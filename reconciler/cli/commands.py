@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli import declare
+from reconciler.cli import declare, demo
 
-ALL: list[click.Command] = [*declare.COMMANDS]
+ALL: list[click.Command] = [*declare.COMMANDS, demo.demo]
