@@ -264,3 +264,15 @@ class TestLints:
         )
         report = load_report([write(tmp_path, text)])
         assert any("secret" in p.message for p in report.warnings)
+
+
+class TestYamlDialect:
+    """YAML 1.2 as operators expect it, whichever parser runs."""
+
+    def test_flow_mapping_with_colons_in_agent(self, tmp_path: Path) -> None:
+        path = write(tmp_path, doc("Resource", "a", "{agent: ocf:heartbeat:IPaddr2}"))
+        assert load_paths([path]).resources["a"].spec.agent == "ocf:heartbeat:IPaddr2"
+
+    def test_on_off_are_strings(self, tmp_path: Path) -> None:
+        path = write(tmp_path, doc("Node", "n1", "{attributes: {power: on, hex: 0x10}}"))
+        assert load_paths([path]).nodes["n1"].spec.attributes == {"power": "on", "hex": 16}
