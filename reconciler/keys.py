@@ -49,3 +49,21 @@ def snapshot_prefix(cluster: str, digest: str) -> str:
 
 def snapshot_chunk(cluster: str, digest: str, index: int) -> str:
     return f"{snapshot_prefix(cluster, digest)}{index:06d}"
+
+
+# --- runtime state (node agents) ----------------------------------------------------
+
+
+def members_prefix(cluster: str) -> str:
+    return cluster_prefix(cluster) + "members/"
+
+
+def member(cluster: str, node: str) -> str:
+    """A live node agent's key, attached to its membership lease."""
+    return members_prefix(cluster) + node
+
+
+def leader(cluster: str) -> str:
+    """The leader's key, attached to the leader's membership lease. Its create
+    revision is the leader's fencing token."""
+    return cluster_prefix(cluster) + "leader"

@@ -1,0 +1,1 @@
+"""The node agent (`hactl agent --node NAME`): membership, leadership, reconciliation."""

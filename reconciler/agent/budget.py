@@ -1,0 +1,40 @@
+"""The lease budget: when a refresh is late, and when an agent must give up.
+
+Pure arithmetic over times the caller measures (time.monotonic() in the agent, a
+fake clock in tests). The store starts a lease's TTL no earlier than the moment a
+refresh request was sent, so `sent + ttl` is the earliest the store could expire
+the lease. The agent must have stopped acting — and stopped its resources — before
+that instant, or a peer may start them while they still run here. `margin` covers
+what the agent cannot see: its own scheduling delays and the time a stop needs to
+begin. docs/safety.md explains the choice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseBudget:
+    ttl: float
+    """Seconds the store keeps a lease after a refresh: the cluster's deadtime."""
+    keepalive: float
+    """Seconds between refreshes."""
+    warntime: float
+    """A refresh this late after the last good one logs a warning (heartbeat's warntime)."""
+
+    @property
+    def margin(self) -> float:
+        """Time kept in hand before the lease could expire: a quarter of the TTL, and
+        never less than one keepalive (one more refresh could not have saved it)."""
+        return max(self.keepalive, self.ttl / 4)
+
+    def expires_no_earlier_than(self, last_ok_sent: float) -> float:
+        return last_ok_sent + self.ttl
+
+    def give_up_at(self, last_ok_sent: float) -> float:
+        """When, without a successful refresh since `last_ok_sent`, the agent stops acting."""
+        return last_ok_sent + self.ttl - self.margin
+
+    def is_late(self, last_ok_sent: float, now: float) -> bool:
+        return now - last_ok_sent > self.warntime

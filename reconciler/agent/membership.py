@@ -1,0 +1,149 @@
+"""Membership: one leased key per live node agent, kept alive every keepalive.
+
+A node is a member of the cluster exactly while its key exists. The key is attached
+to a lease with TTL = deadtime, so when an agent dies or is cut off, the store
+deletes the key by itself and every peer sees the node go. An agent refuses to
+start while another live agent holds its node's key: two agents for one node would
+both run its resources.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from reconciler import keys
+from reconciler.agent.budget import LeaseBudget
+from reconciler.errors import HactlError
+from reconciler.store.base import Compare, LeaseLost, Put, Store, StoreError, StoreUnavailable
+
+log = structlog.get_logger(__name__)
+
+
+class AlreadyMember(HactlError):
+    """Another live agent holds this node's membership key."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    node: str
+    incarnation: str
+    pid: int
+    host: str
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {"node": self.node, "incarnation": self.incarnation, "pid": self.pid, "host": self.host}
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> MemberInfo:
+        body = json.loads(raw)
+        return cls(str(body["node"]), str(body["incarnation"]), int(body["pid"]), str(body["host"]))
+
+    @classmethod
+    def for_this_process(cls, node: str) -> MemberInfo:
+        return cls(node, uuid.uuid4().hex, os.getpid(), socket.gethostname())
+
+
+class Membership:
+    """Holds this node's membership lease; `lost` is set the moment it cannot be trusted."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cluster: str,
+        info: MemberInfo,
+        budget: LeaseBudget,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._key = keys.member(cluster, info.node)
+        self.info = info
+        self.budget = budget
+        self._clock = clock
+        self.lease = 0
+        self.last_ok_sent = 0.0
+        self.lost = asyncio.Event()
+
+    async def join(self) -> None:
+        """Take the membership key, or raise AlreadyMember."""
+        sent = self._clock()
+        lease = await self._store.grant_lease(self.budget.ttl)
+        result = await self._store.txn(
+            [Compare.absent(self._key)], [Put(self._key, self.info.to_json(), lease=lease)]
+        )
+        if not result.succeeded:
+            await self._store.revoke_lease(lease)
+            holder = await self._store.get(self._key)
+            who = MemberInfo.from_json(holder.value) if holder else None
+            where = f" (pid {who.pid} on {who.host})" if who else ""
+            raise AlreadyMember(
+                f"node {self.info.node} already has a live agent{where}; "
+                "two agents for one node would run its resources twice"
+            )
+        self.lease = lease
+        self.last_ok_sent = sent
+        log.info("membership.joined", node=self.info.node, lease=lease, ttl=self.budget.ttl)
+
+    def seconds_left(self) -> float:
+        """Until the agent must stop acting (negative: already past)."""
+        return self.budget.give_up_at(self.last_ok_sent) - self._clock()
+
+    async def keep(self) -> None:
+        """Refresh every keepalive until the lease is lost; then set `lost` and return."""
+        try:
+            while not self.lost.is_set():
+                await asyncio.sleep(self.budget.keepalive)
+                await self._refresh_once()
+        finally:
+            self.lost.set()
+
+    async def _refresh_once(self) -> None:
+        sent = self._clock()
+        remaining = self.budget.give_up_at(self.last_ok_sent) - sent
+        if remaining <= 0:
+            log.error("membership.lost", node=self.info.node, reason="no refresh in time")
+            self.lost.set()
+            return
+        try:
+            await asyncio.wait_for(self._store.refresh_lease(self.lease), timeout=remaining)
+        except LeaseLost:
+            log.error("membership.lost", node=self.info.node, reason="lease expired")
+            self.lost.set()
+            return
+        except (TimeoutError, StoreUnavailable, StoreError) as exc:
+            log.warning("membership.refresh_failed", node=self.info.node, error=str(exc))
+            if self.budget.give_up_at(self.last_ok_sent) <= self._clock():
+                log.error("membership.lost", node=self.info.node, reason="store unreachable")
+                self.lost.set()
+            return
+        if self.budget.is_late(self.last_ok_sent, sent):
+            log.warning(
+                "membership.late_refresh",
+                node=self.info.node,
+                late_by=round(sent - self.last_ok_sent, 3),
+                warntime=self.budget.warntime,
+            )
+        self.last_ok_sent = sent
+
+    async def leave(self) -> None:
+        """Revoke the lease: peers see the node go at once instead of after deadtime."""
+        self.lost.set()
+        if self.lease:
+            try:
+                await self._store.revoke_lease(self.lease)
+            except (StoreError, StoreUnavailable) as exc:
+                log.warning("membership.revoke_failed", node=self.info.node, error=str(exc))
+        log.info("membership.left", node=self.info.node)

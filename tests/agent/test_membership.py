@@ -1,0 +1,123 @@
+"""Membership leases and leader election, on every store backend, in real time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler import keys
+from reconciler.agent.budget import LeaseBudget
+from reconciler.agent.election import Election, current_leader
+from reconciler.agent.membership import AlreadyMember, MemberInfo, Membership
+from reconciler.store.base import Put, Store
+
+
+def membership(store: Store, node: str, ttl: float) -> Membership:
+    budget = LeaseBudget(ttl=ttl, keepalive=ttl / 6, warntime=ttl / 2)
+    return Membership(store, cluster="t", info=MemberInfo.for_this_process(node), budget=budget)
+
+
+async def until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.01)
+
+
+class TestLeaseBudget:
+    """The budget gives up before the store could expire the lease."""
+
+    def test_gives_up_before_expiry(self) -> None:
+        budget = LeaseBudget(ttl=1.0, keepalive=0.2, warntime=0.5)
+        assert budget.give_up_at(10.0) < budget.expires_no_earlier_than(10.0)
+        assert budget.give_up_at(10.0) == pytest.approx(10.75)
+
+    def test_margin_is_at_least_one_keepalive(self) -> None:
+        budget = LeaseBudget(ttl=1.0, keepalive=0.4, warntime=0.5)
+        assert budget.margin == 0.4
+
+    def test_late(self) -> None:
+        budget = LeaseBudget(ttl=1.0, keepalive=0.2, warntime=0.5)
+        assert not budget.is_late(10.0, 10.4)
+        assert budget.is_late(10.0, 10.6)
+
+
+class TestMembership:
+    """A node is a member exactly while its agent keeps its lease."""
+
+    async def test_second_agent_for_a_node_is_refused(self, store: Store, ttl: float) -> None:
+        first = membership(store, "n1", ttl)
+        await first.join()
+        with pytest.raises(AlreadyMember, match="already has a live agent"):
+            await membership(store, "n1", ttl).join()
+        await first.leave()
+
+    async def test_kept_beyond_ttl_and_gone_at_leave(self, store: Store, ttl: float) -> None:
+        member = membership(store, "n1", ttl)
+        await member.join()
+        keeper = asyncio.create_task(member.keep())
+        await asyncio.sleep(ttl * 3)
+        assert await store.get(keys.member("t", "n1")) is not None
+        assert not member.lost.is_set()
+        await member.leave()
+        await keeper
+        assert await store.get(keys.member("t", "n1")) is None
+
+    async def test_expires_when_not_refreshed(self, store: Store, ttl: float) -> None:
+        member = membership(store, "n1", ttl)
+        await member.join()
+
+        async def gone() -> bool:
+            return await store.get(keys.member("t", "n1")) is None
+
+        await until(gone, timeout=ttl * 10)
+
+    async def test_lost_when_the_store_drops_the_lease(self, store: Store, ttl: float) -> None:
+        member = membership(store, "n1", ttl)
+        await member.join()
+        keeper = asyncio.create_task(member.keep())
+        await store.revoke_lease(member.lease)
+        await asyncio.wait_for(member.lost.wait(), timeout=ttl * 5)
+        await keeper
+
+
+class TestElection:
+    """Exactly one leader; a deposed leader's writes fail; the next leader's token is larger."""
+
+    async def test_one_leader_then_failover(self, store: Store, ttl: float) -> None:
+        members = [membership(store, f"n{i}", ttl) for i in (1, 2)]
+        for member in members:
+            await member.join()
+        keepers = [asyncio.create_task(m.keep()) for m in members]
+        elections = [Election(store, cluster="t", membership=m) for m in members]
+        runs = [asyncio.create_task(e.run()) for e in elections]
+
+        async def one_leader() -> bool:
+            return sum(e.is_leader for e in elections) == 1
+
+        await until(one_leader)
+        first = next(e for e in elections if e.is_leader)
+        other = next(e for e in elections if not e.is_leader)
+        old_guard = first.guard()
+        leader = await current_leader(store, "t")
+        assert leader is not None and leader.token == first.token
+
+        await members[elections.index(first)].leave()
+
+        async def other_leads() -> bool:
+            return other.is_leader
+
+        await until(other_leads, timeout=ttl * 10)
+        assert first.token is None
+        assert isinstance(other.token, int) and isinstance(old_guard.operand, int)
+        assert other.token > old_guard.operand
+        stale = await store.txn([old_guard], [Put(keys.cluster_prefix("t") + "x", b"1")])
+        assert not stale.succeeded
+        fresh = await store.txn([other.guard()], [Put(keys.cluster_prefix("t") + "x", b"1")])
+        assert fresh.succeeded
+        for member in members:
+            await member.leave()
+        for task in [*keepers, *runs]:
+            task.cancel()
+        await asyncio.gather(*keepers, *runs, return_exceptions=True)
