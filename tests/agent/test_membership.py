@@ -11,18 +11,12 @@ from reconciler.agent.budget import LeaseBudget
 from reconciler.agent.election import Election, current_leader
 from reconciler.agent.membership import AlreadyMember, MemberInfo, Membership
 from reconciler.store.base import Put, Store
+from tests.waiting import eventually
 
 
 def membership(store: Store, node: str, ttl: float) -> Membership:
     budget = LeaseBudget(ttl=ttl, keepalive=ttl / 6, warntime=ttl / 2)
     return Membership(store, cluster="t", info=MemberInfo.for_this_process(node), budget=budget)
-
-
-async def until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 class TestLeaseBudget:
@@ -71,7 +65,7 @@ class TestMembership:
         async def gone() -> bool:
             return await store.get(keys.member("t", "n1")) is None
 
-        await until(gone, timeout=ttl * 10)
+        await eventually(gone, within=ttl * 10, what="member key expired")
 
     async def test_lost_when_the_store_drops_the_lease(self, store: Store, ttl: float) -> None:
         member = membership(store, "n1", ttl)
@@ -96,7 +90,7 @@ class TestElection:
         async def one_leader() -> bool:
             return sum(e.is_leader for e in elections) == 1
 
-        await until(one_leader)
+        await eventually(one_leader, within=5, what="one leader")
         first = next(e for e in elections if e.is_leader)
         other = next(e for e in elections if not e.is_leader)
         old_guard = first.guard()
@@ -108,7 +102,7 @@ class TestElection:
         async def other_leads() -> bool:
             return other.is_leader
 
-        await until(other_leads, timeout=ttl * 10)
+        await eventually(other_leads, within=ttl * 10, what="failover")
         assert first.token is None
         assert isinstance(other.token, int) and isinstance(old_guard.operand, int)
         assert other.token > old_guard.operand
