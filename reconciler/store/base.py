@@ -55,7 +55,7 @@ class Compacted(StoreError):
 
     def __init__(self, requested: int, compact_revision: int) -> None:
         super().__init__(
-            f"revision {requested} was compacted (store keeps revisions after {compact_revision})"
+            f"revision {requested} was compacted (store keeps revisions from {compact_revision} on)"
         )
         self.requested = requested
         self.compact_revision = compact_revision
