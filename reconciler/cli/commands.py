@@ -5,5 +5,6 @@ from __future__ import annotations
 import click
 
 from reconciler.cli import declare, demo
+from reconciler.cli.importer import import_group
 
-ALL: list[click.Command] = [*declare.COMMANDS, demo.demo]
+ALL: list[click.Command] = [*declare.COMMANDS, demo.demo, import_group]
