@@ -21,7 +21,9 @@ from reconciler.loader import load_paths
 from reconciler.model.declared import DeclaredState
 
 REPO = Path(__file__).resolve().parents[2]
-TUTORIAL = REPO.parent / "shared" / "examples" / "heartbeat-tutorial"
+# A copy of the shared heartbeat tutorial files (ha.cf, haresources), kept with the tests
+# so that they run from any clone.
+TUTORIAL = Path(__file__).parent / "data" / "heartbeat-tutorial"
 MANIFESTS = REPO / "manifests"
 
 QUIET_FENCE = "stonith_host * apcmaster 192.0.2.50 apc pw\n"
