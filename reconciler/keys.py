@@ -63,6 +63,83 @@ def member(cluster: str, node: str) -> str:
     return members_prefix(cluster) + node
 
 
+def incarnation(cluster: str, node: str) -> str:
+    """The last incarnation of a node's agent that joined (persistent)."""
+    return f"{cluster_prefix(cluster)}incarnations/{node}"
+
+
+def clean_shutdown(cluster: str, node: str) -> str:
+    """Written by an agent that stopped everything before leaving (persistent)."""
+    return f"{cluster_prefix(cluster)}clean/{node}"
+
+
+def shutdown(cluster: str, node: str) -> str:
+    """An agent asking to leave: the leader moves its resources away first."""
+    return f"{cluster_prefix(cluster)}shutdown/{node}"
+
+
+def fenced(cluster: str, node: str) -> str:
+    """The last successful fencing of a node, naming the incarnation it ended."""
+    return f"{cluster_prefix(cluster)}fenced/{node}"
+
+
+def observed_prefix(cluster: str, node: str | None = None) -> str:
+    base = cluster_prefix(cluster) + "observed/"
+    return base if node is None else f"{base}{node}/"
+
+
+def observed(cluster: str, node: str, resource: str) -> str:
+    """A resource's state on a node, as that node's agent last saw it."""
+    return observed_prefix(cluster, node) + resource
+
+
+def failcount(cluster: str, node: str, resource: str, operation: str) -> str:
+    return f"{cluster_prefix(cluster)}failcounts/{node}/{resource}/{operation}"
+
+
+def attributes(cluster: str, node: str) -> str:
+    """Transient node attributes a node publishes (the connectivity check's pingd)."""
+    return f"{cluster_prefix(cluster)}attributes/{node}"
+
+
+def decisions(cluster: str, node: str) -> str:
+    """The leader's current actions for one node, carrying the leader's token."""
+    return f"{cluster_prefix(cluster)}decisions/{node}"
+
+
+def claims_prefix(cluster: str) -> str:
+    return cluster_prefix(cluster) + "claims/"
+
+
+def claim(cluster: str, resource: str) -> str:
+    """Which nodes may run a resource, and which may promote it (see docs/runtime.md)."""
+    return claims_prefix(cluster) + resource
+
+
+def inputs_prefix(cluster: str) -> str:
+    """The leader's saved scheduler inputs, a rotating set (`hactl simulate` replays one)."""
+    return cluster_prefix(cluster) + "inputs/"
+
+
+def inputs(cluster: str, sequence: int) -> str:
+    return f"{inputs_prefix(cluster)}{sequence:012d}"
+
+
+RUNTIME_PREFIXES = (
+    "members/",
+    "incarnations/",
+    "clean/",
+    "shutdown/",
+    "fenced/",
+    "observed/",
+    "failcounts/",
+    "attributes/",
+    "claims/",
+    "decisions/",
+)
+"""What the leader reads each round (declared state comes through the generation)."""
+
+
 def leader(cluster: str) -> str:
     """The leader's key, attached to the leader's membership lease. Its create
     revision is the leader's fencing token."""

@@ -22,6 +22,7 @@ import structlog
 
 from reconciler import keys
 from reconciler.agent.budget import LeaseBudget
+from reconciler.agent.records import Incarnation
 from reconciler.errors import HactlError
 from reconciler.store.base import Compare, LeaseLost, Put, Store, StoreError, StoreUnavailable
 
@@ -67,8 +68,11 @@ class Membership:
         info: MemberInfo,
         budget: LeaseBudget,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._cluster = cluster
+        self._wall = wall
         self._key = keys.member(cluster, info.node)
         self.info = info
         self.budget = budget
@@ -81,8 +85,13 @@ class Membership:
         """Take the membership key, or raise AlreadyMember."""
         sent = self._clock()
         lease = await self._store.grant_lease(self.budget.ttl)
+        incarnation = Incarnation(self.info.incarnation, self._wall())
         result = await self._store.txn(
-            [Compare.absent(self._key)], [Put(self._key, self.info.to_json(), lease=lease)]
+            [Compare.absent(self._key)],
+            [
+                Put(self._key, self.info.to_json(), lease=lease),
+                Put(keys.incarnation(self._cluster, self.info.node), incarnation.to_json()),
+            ],
         )
         if not result.succeeded:
             await self._store.revoke_lease(lease)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli import declare, demo
+from reconciler.cli import agent_test, declare, demo, runtime
 from reconciler.cli.importer import import_group
 
-ALL: list[click.Command] = [*declare.COMMANDS, demo.demo, import_group]
+ALL: list[click.Command] = [
+    *declare.COMMANDS,
+    demo.demo,
+    import_group,
+    runtime.agent,
+    runtime.status,
+    agent_test.agent_test,
+]

@@ -1,0 +1,273 @@
+"""The leader's loop: observe everything, schedule, fence, move claims, hand out steps.
+
+Level-based (controller-runtime's lesson): each round reads the whole runtime state,
+never reacts to the one event that woke it, and writes only what differs. Every write
+is conditional on still being the leader (the election's fencing token), so a deposed
+leader changes nothing. One summary line per round that changed something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+from reconciler import declared_store, keys
+from reconciler.agent.claims import Claim, plan_claims
+from reconciler.agent.decisions import Decision, ready_steps, targets
+from reconciler.agent.election import Election
+from reconciler.agent.observe import RuntimeRecords, build_snapshot
+from reconciler.agent.records import FenceRecord
+from reconciler.model.declared import DeclaredState
+from reconciler.scheduler import Transition, schedule
+from reconciler.snapshot import ClusterSnapshot
+from reconciler.store.base import Delete, KeyValue, Put, Store
+
+log = structlog.get_logger(__name__)
+
+CLAIM_BATCH = 32
+"""Claim changes per transaction: well inside etcd's default 128 operations."""
+KEEP_INPUTS = 20
+DEBOUNCE_S = 0.01
+
+
+class Fencer(Protocol):
+    """Fences a node; returns the record to store, or None when fencing failed."""
+
+    async def fence(
+        self, node: str, *, incarnation: str, declared: DeclaredState, reason: str
+    ) -> FenceRecord | None: ...
+
+
+@dataclass
+class RoundState:
+    """What the leader remembers between rounds (rebuilt from the store by a new leader)."""
+
+    generation: int = -1
+    declared: DeclaredState = field(default_factory=lambda: DeclaredState.of([]))
+    lost_at: dict[str, float] = field(default_factory=dict)
+    last_input_digest: str = ""
+    input_sequence: int = 0
+    fencing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+
+
+class Leader:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        cluster: str,
+        node: str,
+        election: Election,
+        fencer: Fencer,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._cluster = cluster
+        self._node = node
+        self._election = election
+        self._fencer = fencer
+        self._wall = wall
+        self._state = RoundState()
+        self.last_transition: Transition | None = None
+
+    async def run(self) -> None:
+        """Rounds until leadership is lost; then cancels fencing it started."""
+        try:
+            while self._election.is_leader:
+                revision, recheck_in = await self.round()
+                await self._wait_for_change(revision, recheck_in)
+        finally:
+            for task in self._state.fencing.values():
+                task.cancel()
+
+    async def round(self) -> tuple[int, float | None]:
+        """One observe → schedule → act pass; returns the revision read and a recheck delay."""
+        state = self._state
+        generation = await declared_store.read_generation(self._store, self._cluster)
+        number = generation.number if generation else 0
+        if number != state.generation:
+            state.declared = (
+                await declared_store.read_snapshot(self._store, self._cluster, generation)
+                if generation
+                else DeclaredState.of([])
+            )
+            state.generation = number
+        values, revision = await self._read_runtime()
+        records = RuntimeRecords.decode(self._cluster, {k: kv.value for k, kv in values.items()})
+        now = self._wall()
+        for node in state.declared.nodes:
+            if records.online(node) or records.known_down(node):
+                state.lost_at.pop(node, None)
+            else:
+                state.lost_at.setdefault(node, now)
+        snapshot = build_snapshot(state.declared, records, lost_at=state.lost_at, now=now)
+        transition = schedule(snapshot, now)
+        self.last_transition = transition
+        await self._save_input(snapshot)
+        self._start_fencing(snapshot, transition, records)
+        claims = await self._move_claims(transition, records, values)
+        changed = await self._hand_out(transition, claims, values)
+        if changed:
+            log.info(
+                "leader.round",
+                generation=number,
+                actions=len(transition.actions),
+                fence=list(transition.fence),
+                decided=changed,
+            )
+        recheck = None if transition.recheck_at is None else max(0.0, transition.recheck_at - now)
+        return revision, recheck
+
+    # --- reading -------------------------------------------------------------------
+
+    async def _read_runtime(self) -> tuple[dict[str, KeyValue], int]:
+        prefix = keys.cluster_prefix(self._cluster)
+        values: dict[str, KeyValue] = {}
+        first_revision = 0
+        for part in keys.RUNTIME_PREFIXES:
+            found, revision = await self._store.range(prefix + part)
+            first_revision = first_revision or revision
+            values.update((kv.key, kv) for kv in found)
+        return values, first_revision
+
+    # --- fencing -------------------------------------------------------------------
+
+    def _start_fencing(
+        self, snapshot: ClusterSnapshot, transition: Transition, records: RuntimeRecords
+    ) -> None:
+        """Fence what the plan says; with stonith disabled, record lost nodes as assumed
+        down instead (Pacemaker's behaviour, and the reason disabling stonith is unsafe)."""
+        stonith = self._state.declared.cluster.spec.stonith.enabled
+        wanted = {f.node: f.reason for f in transition.fencing}
+        if not stonith:
+            wanted.update(
+                (node, "lost; stonith disabled")
+                for node, state in snapshot.nodes.items()
+                if state.unclean
+            )
+        for node, reason in sorted(wanted.items()):
+            running = self._state.fencing.get(node)
+            if running is not None and not running.done():
+                continue
+            last = records.incarnations.get(node)
+            if last is None or records.fenced_now(node):
+                continue
+            if stonith:
+                task = asyncio.create_task(self._fence(node, last.incarnation, reason))
+            else:
+                record = FenceRecord(
+                    last.incarnation, self._wall(), "none", "assumed-down", self._node
+                )
+                task = asyncio.create_task(self._record_fencing(node, record))
+            self._state.fencing[node] = task
+
+    async def _fence(self, node: str, incarnation: str, reason: str) -> None:
+        log.warning("leader.fencing", node=node, reason=reason)
+        record = await self._fencer.fence(
+            node, incarnation=incarnation, declared=self._state.declared, reason=reason
+        )
+        if record is None:
+            log.error("leader.fencing_failed", node=node)
+            return
+        await self._record_fencing(node, record)
+
+    async def _record_fencing(self, node: str, record: FenceRecord) -> None:
+        result = await self._store.txn(
+            [self._election.guard()], [Put(keys.fenced(self._cluster, node), record.to_json())]
+        )
+        log.warning("leader.fenced", node=node, device=record.device, recorded=result.succeeded)
+
+    # --- claims --------------------------------------------------------------------
+
+    async def _move_claims(
+        self, transition: Transition, records: RuntimeRecords, values: dict[str, KeyValue]
+    ) -> dict[str, Claim]:
+        prefix = keys.claims_prefix(self._cluster)
+        current = {
+            key[len(prefix) :]: (Claim.from_json(kv.value), kv.mod_revision)
+            for key, kv in values.items()
+            if key.startswith(prefix)
+        }
+        active, promoted = targets(transition)
+        changes = plan_claims(
+            cluster=self._cluster,
+            declared=self._state.declared,
+            records=records,
+            claims=current,
+            evidence=values,
+            targets=active,
+            promote_targets=promoted,
+        )
+        claims = {name: claim for name, (claim, _) in current.items()}
+        for start in range(0, len(changes), CLAIM_BATCH):
+            batch = changes[start : start + CLAIM_BATCH]
+            compares = [self._election.guard(), *(c for ch in batch for c in ch.compares)]
+            puts = [Put(keys.claim(self._cluster, ch.resource), ch.new.to_json()) for ch in batch]
+            result = await self._store.txn(compares, puts)
+            if result.succeeded:
+                claims.update((ch.resource, ch.new) for ch in batch)
+        return claims
+
+    # --- decisions -----------------------------------------------------------------
+
+    async def _hand_out(
+        self, transition: Transition, claims: dict[str, Claim], values: dict[str, KeyValue]
+    ) -> int:
+        token = self._election.token
+        if token is None:
+            return 0
+        nodes = sorted(self._state.declared.nodes)
+        ready = ready_steps(transition, claims, nodes)
+        writes: list[Put | Delete] = []
+        for node, steps in ready.items():
+            key = keys.decisions(self._cluster, node)
+            body = Decision(token, steps).to_json()
+            kv = values.get(key)
+            if kv is None or kv.value != body:
+                writes.append(Put(key, body))
+        if writes:
+            await self._store.txn([self._election.guard()], writes)
+        return len(writes)
+
+    # --- saved inputs --------------------------------------------------------------
+
+    async def _save_input(self, snapshot: ClusterSnapshot) -> None:
+        """Keep each changed scheduler input, so `hactl simulate` can replay it."""
+        body = snapshot.to_dict()
+        body.pop("observedAt", None)
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        state = self._state
+        if digest == state.last_input_digest:
+            return
+        if not state.input_sequence:
+            found, _ = await self._store.range(keys.inputs_prefix(self._cluster))
+            state.input_sequence = int(found[-1].key.rsplit("/", 1)[1]) if found else 0
+        state.input_sequence += 1
+        writes: list[Put | Delete] = [
+            Put(keys.inputs(self._cluster, state.input_sequence), snapshot.to_json().encode())
+        ]
+        expired = state.input_sequence - KEEP_INPUTS
+        if expired > 0:
+            writes.append(Delete(keys.inputs(self._cluster, expired)))
+        await self._store.txn([self._election.guard()], writes)
+        state.last_input_digest = digest
+
+    # --- waiting -------------------------------------------------------------------
+
+    async def _wait_for_change(self, revision: int, recheck_in: float | None) -> None:
+        """Until anything under the cluster's prefix changes after `revision`."""
+        watch = self._store.watch(keys.cluster_prefix(self._cluster), start_revision=revision + 1)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(anext(watch), timeout=recheck_in)
+        finally:
+            await watch.aclose()  # type: ignore[attr-defined]
+        await asyncio.sleep(DEBOUNCE_S)

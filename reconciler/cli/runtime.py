@@ -1,0 +1,121 @@
+"""Runtime commands: the node agent itself, and `status` (crm_mon's view)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import declared_store, keys
+from reconciler.agent.daemon import AgentOptions, default_rsctmp, run_agent
+from reconciler.agent.decisions import Decision
+from reconciler.agent.election import current_leader
+from reconciler.agent.observe import RuntimeRecords
+from reconciler.cli.context import cli_context, command_options, handle_errors, open_cli_store, run
+from reconciler.cli.output import print_json, print_table, print_yaml
+from reconciler.logs import configure
+from reconciler.status import status_view
+from reconciler.store.base import Store
+from reconciler.store.url import open_store
+
+
+@click.command()
+@click.option("--node", required=True, help="This node's name, as declared.")
+@click.option(
+    "--rsctmp",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="HA_RSCTMP for this node's agents (default: /run/hactl/CLUSTER/NODE).",
+)
+@click.option("--log-level", default="info", show_default=True)
+@command_options
+@handle_errors
+def agent(node: str, rsctmp: Path | None, log_level: str) -> None:
+    """Run this node's agent: membership, leadership, reconciliation."""
+    configure(log_level)
+    ctx = cli_context()
+    options = AgentOptions(
+        cluster=ctx.cluster, node=node, rsctmp=rsctmp or default_rsctmp(ctx.cluster, node)
+    )
+
+    async def go() -> int:
+        store = open_store(ctx.resolved_store_url())
+        try:
+            return await run_agent(store, options)
+        finally:
+            await store.close()
+
+    sys.exit(run(go()))
+
+
+async def read_status(store: Store, cluster: str) -> dict[str, Any]:
+    declared = await declared_store.read_declared(store, cluster)
+    values: dict[str, bytes] = {}
+    for part in keys.RUNTIME_PREFIXES:
+        found, _ = await store.range(keys.cluster_prefix(cluster) + part)
+        values.update((kv.key, kv.value) for kv in found)
+    records = RuntimeRecords.decode(cluster, values)
+    leader = await current_leader(store, cluster)
+    decisions_prefix = keys.cluster_prefix(cluster) + "decisions/"
+    decisions = {
+        key[len(decisions_prefix) :]: Decision.from_json(value)
+        for key, value in values.items()
+        if key.startswith(decisions_prefix)
+    }
+    return status_view(
+        declared, records, leader=leader.node if leader else None, decisions=decisions
+    )
+
+
+def _print(view: dict[str, Any]) -> None:
+    click.echo(f"leader: {view['leader'] or '(none)'}")
+    print_table(["NODE", "STATE"], [(n, v["state"]) for n, v in view["nodes"].items()])
+    rows = []
+    for name, res in view["resources"].items():
+        failures = ", ".join(f"{n}={c}" for n, c in res["failcount"].items() if c)
+        where = ", ".join(f"{n}:{r}" for n, r in res["nodes"].items()) or "-"
+        rows.append((name, res["role"], where, failures))
+    print_table(["RESOURCE", "ROLE", "WHERE", "FAILCOUNTS"], rows)
+    if view["pending"]:
+        pending = [(p["node"], p["op"], p["resource"]) for p in view["pending"]]
+        print_table(["PENDING ON", "OP", "RESOURCE"], pending)
+
+
+@click.command()
+@click.option("--watch", is_flag=True, help="Redraw whenever the cluster changes.")
+@command_options
+@handle_errors
+def status(watch: bool) -> None:
+    """Nodes, leader, resources with role and failcounts, pending actions."""
+    ctx = cli_context()
+
+    async def once() -> dict[str, Any]:
+        async with open_cli_store() as store:
+            return await read_status(store, ctx.cluster)
+
+    async def follow() -> None:
+        async with open_cli_store() as store:
+            while True:
+                revision = await store.revision()
+                view = await read_status(store, ctx.cluster)
+                click.clear()
+                _print(view)
+                watcher = store.watch(keys.cluster_prefix(ctx.cluster), start_revision=revision + 1)
+                try:
+                    await anext(watcher)
+                finally:
+                    await watcher.aclose()  # type: ignore[attr-defined]
+                await asyncio.sleep(0.2)
+
+    if watch:
+        run(follow())
+        return
+    view = run(once())
+    if ctx.output == "json":
+        print_json(view)
+    elif ctx.output == "yaml":
+        print_yaml(view)
+    else:
+        _print(view)
