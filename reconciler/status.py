@@ -41,11 +41,13 @@ def status_view(
             seen = records.observed.get(node, {}).get(name)
             if seen is None or nodes[node]["state"] in ("fenced", "offline"):
                 continue
+            # What the node reported doing, not what it may be about to do: a pending
+            # start shows as pending, and the resource as not yet started.
             if seen.failed is not None:
                 where[node] = "Failed"
-            elif seen.possibly_promoted:
+            elif seen.role == "Promoted":
                 where[node] = "Promoted"
-            elif seen.possibly_active:
+            elif seen.role in ("Started", "Unpromoted"):
                 where[node] = "Started"
         failcount = {
             node: sum(

@@ -79,9 +79,14 @@ class NodeAgent:
             keepalive=timing.keepalive.seconds,
             warntime=timing.warntime.seconds,
         )
-        if await self._store.get(keys.member(cluster, node)) is not None:
+        membership = Membership(
+            self._store, cluster=cluster, info=MemberInfo.for_this_process(node), budget=budget
+        )
+        adopted = await membership.adopt()
+        if not adopted and await self._store.get(keys.member(cluster, node)) is not None:
             raise AlreadyMember(f"node {node} already has a live agent")
-        info = MemberInfo.for_this_process(node)
+        keeper = asyncio.create_task(membership.keep()) if adopted else None
+        info = membership.info
         local = LocalState(self._store, cluster=cluster, node=node, incarnation=info.incarnation)
         await local.load_failcounts()
         reconciler = NodeReconciler(
@@ -93,11 +98,13 @@ class NodeAgent:
             stopping=lambda: self._stopping,
         )
         await reconciler.probe_all()
-        membership = Membership(self._store, cluster=cluster, info=info, budget=budget)
-        await membership.join()
+        if not adopted:
+            await membership.join()
+            keeper = asyncio.create_task(membership.keep())
+        assert keeper is not None
         election = Election(self._store, cluster=cluster, membership=membership)
         tasks = [
-            asyncio.create_task(membership.keep(), name="membership"),
+            keeper,
             asyncio.create_task(election.run(), name="election"),
             asyncio.create_task(self._lead(election, node), name="leader"),
             asyncio.create_task(reconciler.run(), name="reconcile"),

@@ -57,6 +57,16 @@ class MemberInfo:
         return cls(node, uuid.uuid4().hex, os.getpid(), socket.gethostname())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Membership:
     """Holds this node's membership lease; `lost` is set the moment it cannot be trusted."""
 
@@ -80,6 +90,38 @@ class Membership:
         self.lease = 0
         self.last_ok_sent = 0.0
         self.lost = asyncio.Event()
+
+    async def adopt(self) -> bool:
+        """Take over the membership of this node's previous agent if it died on this very
+        host less than a deadtime ago: a quick restart (upgrade, crash) keeps the node's
+        incarnation and resources instead of getting the node fenced. True if adopted."""
+        held = await self._store.get(self._key)
+        if held is None:
+            return False
+        previous = MemberInfo.from_json(held.value)
+        if previous.host != self.info.host or _alive(previous.pid):
+            return False
+        sent = self._clock()
+        try:
+            await self._store.refresh_lease(held.lease)
+        except LeaseLost:
+            return False
+        self.info = MemberInfo(previous.node, previous.incarnation, self.info.pid, self.info.host)
+        result = await self._store.txn(
+            [Compare.value_is(self._key, held.value)],
+            [Put(self._key, self.info.to_json(), lease=held.lease)],
+        )
+        if not result.succeeded:
+            return False
+        self.lease = held.lease
+        self.last_ok_sent = sent
+        log.warning(
+            "membership.adopted",
+            node=self.info.node,
+            previous_pid=previous.pid,
+            incarnation=self.info.incarnation,
+        )
+        return True
 
     async def join(self) -> None:
         """Take the membership key, or raise AlreadyMember."""

@@ -1,0 +1,163 @@
+"""A cluster of real `hactl agent` processes on one machine, for integration tests.
+
+Every process is started here and ended here, by PID. Status is read straight from
+the store; the Dummy agents' state files (one directory per node) are the witness
+from outside the cluster of where a resource really "runs".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from reconciler.cli.runtime import read_status
+from reconciler.store.url import open_store
+from tests.waiting import wait_until
+
+HACTL = [sys.executable, "-m", "reconciler"]
+
+
+class AgentCluster:
+    def __init__(self, workdir: Path, *, store_url: str, cluster: str = "t") -> None:
+        self.workdir = workdir
+        self.store_url = store_url
+        self.cluster = cluster
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, Path] = {}
+
+    # --- commands --------------------------------------------------------------------
+
+    def hactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [*HACTL, "--store", self.store_url, "--cluster", self.cluster, *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"hactl {' '.join(args)} failed: {done.stderr}")
+        return done
+
+    def apply(self, manifests: str) -> None:
+        path = self.workdir / "manifests.yaml"
+        path.write_text(textwrap.dedent(manifests))
+        self.hactl("apply", "-f", str(path))
+
+    # --- agents ----------------------------------------------------------------------
+
+    def rsctmp(self, node: str) -> Path:
+        return self.workdir / "rsctmp" / node
+
+    def start(self, node: str) -> subprocess.Popen[bytes]:
+        log = self.workdir / f"{node}.log"
+        self.logs[node] = log
+        env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [
+                    *HACTL,
+                    "--store",
+                    self.store_url,
+                    "--cluster",
+                    self.cluster,
+                    "agent",
+                    "--node",
+                    node,
+                    "--rsctmp",
+                    str(self.rsctmp(node)),
+                ],
+                stdout=out,
+                stderr=out,
+                env=env,
+                start_new_session=True,
+            )
+        self.processes[node] = process
+        return process
+
+    def signal(self, node: str, sig: int) -> None:
+        self.processes[node].send_signal(sig)
+
+    def wait_exit(self, node: str, within: float) -> int:
+        return self.processes[node].wait(timeout=within)
+
+    def stop_all(self) -> None:
+        """SIGTERM every agent still running, then SIGKILL what did not exit; by PID."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+    # --- observing -------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        async def read() -> dict[str, Any]:
+            store = open_store(self.store_url)
+            try:
+                return await read_status(store, self.cluster)
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
+    def where(self, resource: str) -> str | None:
+        return self.status()["resources"][resource]["node"]
+
+    def wait_status(
+        self, predicate: Callable[[dict[str, Any]], bool], *, within: float, what: str
+    ) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
+        def check() -> bool:
+            nonlocal seen
+            seen = self.status()
+            return predicate(seen)
+
+        try:
+            wait_until(check, within=within, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last status: {json.dumps(seen)}") from None
+        return seen
+
+    def running_on(self, resource: str) -> list[str]:
+        """Witness: the nodes whose Dummy state file for `resource` exists."""
+        return sorted(
+            node
+            for node in self.processes
+            if (self.rsctmp(node) / f"Dummy-{resource}.state").exists()
+        )
+
+    def actions(self, node: str) -> list[tuple[str, str]]:
+        """(op, resource) of every action the node's agent ran, in order (from its log)."""
+        found = []
+        for line in self.logs[node].read_text().splitlines():
+            if '"node.action"' in line:
+                event = json.loads(line)
+                found.append((event["op"], event["resource"]))
+        return found
+
+
+@contextmanager
+def agent_cluster(workdir: Path, store_url: str) -> Iterator[AgentCluster]:
+    cluster = AgentCluster(workdir, store_url=store_url)
+    try:
+        yield cluster
+    finally:
+        cluster.stop_all()

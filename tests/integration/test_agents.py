@@ -1,0 +1,153 @@
+"""Three real node agents on the embedded store: convergence, failover, recovery."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.harness import AgentCluster, agent_cluster
+
+MANIFESTS = """\
+apiVersion: hactl/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec:
+  timing: {keepalive: 100ms, warntime: 300ms, deadtime: 1s, initdeadtime: 2s}
+  stonith: {enabled: false}
+  defaults: {migrationThreshold: 2}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n1}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n2}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n3}
+---
+apiVersion: hactl/v1alpha1
+kind: Resource
+metadata: {name: a}
+spec:
+  agent: hactl:Dummy
+  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
+---
+apiVersion: hactl/v1alpha1
+kind: Resource
+metadata: {name: b}
+spec:
+  agent: hactl:Dummy
+  params: {fail_monitor_file: FAILFILE}
+  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
+---
+apiVersion: hactl/v1alpha1
+kind: Group
+metadata: {name: g}
+spec: {resources: [a, b]}
+---
+apiVersion: hactl/v1alpha1
+kind: Location
+metadata: {name: g-prefers-n1}
+spec: {resource: g, node: n1, score: 100}
+"""
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
+    with agent_cluster(tmp_path, f"sqlite://{tmp_path}/store.db") as running:
+        running.apply(MANIFESTS.replace("FAILFILE", str(tmp_path / "fail-b")))
+        for node in ("n1", "n2", "n3"):
+            running.start(node)
+        yield running
+
+
+def group_on(node: str) -> Any:
+    def check(status: dict[str, Any]) -> bool:
+        resources = status["resources"]
+        return all(
+            resources[r]["node"] == node and resources[r]["role"] == "Started" for r in ("a", "b")
+        )
+
+    return check
+
+
+class TestConvergence:
+    """Declared resources start, in group order, on the preferred node."""
+
+    def test_group_starts_in_order_on_preferred_node(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        assert cluster.running_on("a") == ["n1"] and cluster.running_on("b") == ["n1"]
+        assert cluster.actions("n1") == [("start", "a"), ("start", "b")]
+
+
+class TestFailover:
+    """A leaving or dying node's resources move, and never run twice."""
+
+    def test_sigterm_moves_resources_cleanly(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        cluster.signal("n1", signal.SIGTERM)
+        assert cluster.wait_exit("n1", within=20) == 0
+        assert cluster.actions("n1")[-2:] == [("stop", "b"), ("stop", "a")]
+        status = cluster.wait_status(
+            lambda s: s["resources"]["b"]["role"] == "Started", within=15, what="group moved"
+        )
+        target = status["resources"]["a"]["node"]
+        assert target in ("n2", "n3") and status["nodes"]["n1"]["state"] == "offline"
+        assert cluster.running_on("a") == [target] and cluster.running_on("b") == [target]
+        assert cluster.actions(target)[-2:] == [("start", "a"), ("start", "b")]
+
+    def test_kill_moves_resources_after_the_lease_expires(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        cluster.signal("n1", signal.SIGKILL)
+        status = cluster.wait_status(
+            lambda s: (
+                s["resources"]["b"]["node"] in ("n2", "n3")
+                and s["resources"]["b"]["role"] == "Started"
+            ),
+            within=15,
+            what="group moved after kill",
+        )
+        assert status["nodes"]["n1"]["state"] == "fenced"  # recorded as assumed down
+
+    def test_restarted_agent_adopts_running_resources(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        cluster.signal("n1", signal.SIGKILL)
+        cluster.wait_exit("n1", within=5)
+        cluster.start("n1")
+        cluster.wait_status(group_on("n1"), within=15, what="group still on n1")
+        starts = [a for a in cluster.actions("n1") if a[0] == "start"]
+        assert starts == [("start", "a"), ("start", "b")]  # from the first run only
+        assert cluster.running_on("a") == ["n1"]
+
+
+class TestRecovery:
+    """A failing monitor restarts in place, and past migrationThreshold moves away."""
+
+    def test_restart_then_move(self, cluster: AgentCluster, tmp_path: Path) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        fail = tmp_path / "fail-b"
+        fail.touch()
+        cluster.wait_status(
+            lambda s: s["resources"]["b"]["failcount"]["n1"] >= 1, within=10, what="failure"
+        )
+        fail.unlink()
+        cluster.wait_status(group_on("n1"), within=15, what="restarted in place")
+        fail.touch()
+        status = cluster.wait_status(
+            lambda s: (
+                s["resources"]["b"]["failcount"]["n1"] >= 2
+                and s["resources"]["b"]["node"] in ("n2", "n3")
+                and s["resources"]["b"]["role"] == "Started"
+            ),
+            within=20,
+            what="moved after threshold",
+        )
+        assert status["resources"]["a"]["node"] == status["resources"]["b"]["node"]
+        fail.unlink()
