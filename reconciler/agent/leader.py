@@ -76,6 +76,8 @@ class Leader:
         self._fencer = fencer
         self._wall = wall
         self._state = RoundState()
+        self._monotonic = time.monotonic
+        self._started = time.monotonic()
         self.last_transition: Transition | None = None
 
     async def run(self) -> None:
@@ -108,6 +110,9 @@ class Leader:
                 state.lost_at.pop(node, None)
             else:
                 state.lost_at.setdefault(node, now)
+        waiting = self._waiting_for_peers(records)
+        if waiting is not None:
+            return revision, waiting
         snapshot = build_snapshot(state.declared, records, lost_at=state.lost_at, now=now)
         transition = schedule(snapshot, now)
         self.last_transition = transition
@@ -125,6 +130,23 @@ class Leader:
             )
         recheck = None if transition.recheck_at is None else max(0.0, transition.recheck_at - now)
         return revision, recheck
+
+    def _waiting_for_peers(self, records: RuntimeRecords) -> float | None:
+        """Seconds to wait before scheduling, while declared nodes that never joined may
+        still be booting (heartbeat's initdeadtime); None when there is no need to wait."""
+        unseen = [
+            n
+            for n in self._state.declared.nodes
+            if n not in records.incarnations and n not in records.members
+        ]
+        if not unseen:
+            return None
+        initdead = self._state.declared.cluster.spec.timing.initdeadtime.seconds
+        left = self._started + initdead - self._monotonic()
+        if left <= 0:
+            return None
+        log.info("leader.waiting_for_peers", nodes=unseen, seconds=round(left, 2))
+        return left
 
     # --- reading -------------------------------------------------------------------
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.table import Table
 
 from reconciler import declared_store, keys
 from reconciler.agent.daemon import AgentOptions, default_rsctmp, run_agent
@@ -15,7 +18,7 @@ from reconciler.agent.decisions import Decision
 from reconciler.agent.election import current_leader
 from reconciler.agent.observe import RuntimeRecords
 from reconciler.cli.context import cli_context, command_options, handle_errors, open_cli_store, run
-from reconciler.cli.output import print_json, print_table, print_yaml
+from reconciler.cli.output import print_json, print_yaml
 from reconciler.logs import configure
 from reconciler.status import status_view
 from reconciler.store.base import Store
@@ -69,18 +72,28 @@ async def read_status(store: Store, cluster: str) -> dict[str, Any]:
     )
 
 
-def _print(view: dict[str, Any]) -> None:
-    click.echo(f"leader: {view['leader'] or '(none)'}")
-    print_table(["NODE", "STATE"], [(n, v["state"]) for n, v in view["nodes"].items()])
-    rows = []
+def render_status(view: dict[str, Any]) -> str:
+    """The crm_mon-like text of a status view."""
+    console = Console(width=100, record=True, file=io.StringIO(), highlight=False)
+    console.print(f"leader: {view['leader'] or '(none)'}")
+    nodes = Table(box=None, header_style="bold")
+    for column in ("NODE", "STATE"):
+        nodes.add_column(column)
+    for name, node in view["nodes"].items():
+        nodes.add_row(name, node["state"])
+    console.print(nodes)
+    resources = Table(box=None, header_style="bold")
+    for column in ("RESOURCE", "ROLE", "WHERE", "FAILCOUNTS"):
+        resources.add_column(column)
     for name, res in view["resources"].items():
         failures = ", ".join(f"{n}={c}" for n, c in res["failcount"].items() if c)
         where = ", ".join(f"{n}:{r}" for n, r in res["nodes"].items()) or "-"
-        rows.append((name, res["role"], where, failures))
-    print_table(["RESOURCE", "ROLE", "WHERE", "FAILCOUNTS"], rows)
+        resources.add_row(name, res["role"], where, failures)
+    console.print(resources)
     if view["pending"]:
-        pending = [(p["node"], p["op"], p["resource"]) for p in view["pending"]]
-        print_table(["PENDING ON", "OP", "RESOURCE"], pending)
+        pending = ", ".join(f"{p['op']} {p['resource']} on {p['node']}" for p in view["pending"])
+        console.print(f"pending: {pending}")
+    return console.export_text()
 
 
 @click.command()
@@ -101,7 +114,7 @@ def status(watch: bool) -> None:
                 revision = await store.revision()
                 view = await read_status(store, ctx.cluster)
                 click.clear()
-                _print(view)
+                click.echo(render_status(view), nl=False)
                 watcher = store.watch(keys.cluster_prefix(ctx.cluster), start_revision=revision + 1)
                 try:
                     await anext(watcher)
@@ -118,4 +131,4 @@ def status(watch: bool) -> None:
     elif ctx.output == "yaml":
         print_yaml(view)
     else:
-        _print(view)
+        click.echo(render_status(view), nl=False)

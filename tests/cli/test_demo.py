@@ -1,4 +1,4 @@
-"""The README's first command: the demo cluster is validated, applied, and diff is empty."""
+"""The README's first command: the demo cluster runs as real agents and converges."""
 
 from __future__ import annotations
 
@@ -11,22 +11,32 @@ from tests.cli.conftest import Hactl
 
 
 class TestDemo:
-    """`./dev demo` applies manifests/demo; afterwards `diff` is empty and an edit shows."""
+    """`./dev demo` starts the agents of manifests/demo, converges, and stops them cleanly."""
 
     def test_readme_command(self, tmp_path: Path) -> None:
-        store = f"sqlite://{tmp_path}/demo.db"
         done = subprocess.run(
-            [str(PROJECT_ROOT / "dev"), "demo", "--store", store],
+            [
+                str(PROJECT_ROOT / "dev"),
+                "demo",
+                "--workdir",
+                str(tmp_path),
+                "--exit-when-converged",
+                "--timeout",
+                "60",
+            ],
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=100,
         )
-        assert done.returncode == 0, done.stderr
-        assert "diff after apply is empty" in done.stdout
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "demo: converged" in done.stdout
         assert "Traceback" not in done.stderr
+        for node in ("node1", "node2", "node3"):
+            assert '"agent.exit"' in (tmp_path / f"{node}.log").read_text()
 
     def test_diff_after_demo_then_edit(self, hactl: Hactl) -> None:
-        assert hactl("demo").exit_code == 0
+        demo = hactl("demo", "--exit-when-converged", "--workdir", str(hactl.workdir / "run"))
+        assert demo.exit_code == 0, demo.stdout
         copy = hactl.workdir / "demo"
         shutil.copytree(PROJECT_ROOT / "manifests" / "demo", copy)
         assert hactl("diff", "-f", str(copy)).exit_code == 0
