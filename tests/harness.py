@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,10 +29,12 @@ HACTL = [sys.executable, "-m", "reconciler"]
 
 
 class AgentCluster:
-    def __init__(self, workdir: Path, *, store_url: str, cluster: str = "t") -> None:
+    def __init__(self, workdir: Path, *, store_url: str, cluster: str | None = None) -> None:
         self.workdir = workdir
         self.store_url = store_url
-        self.cluster = cluster
+        # A cluster name of its own: fence_process fences by cluster and node name, so
+        # two test clusters on one machine must never share both.
+        self.cluster = cluster or f"t{uuid.uuid4().hex[:8]}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.logs: dict[str, Path] = {}
 
@@ -76,6 +79,8 @@ class AgentCluster:
                     node,
                     "--rsctmp",
                     str(self.rsctmp(node)),
+                    "--parent-pid",
+                    str(os.getpid()),
                 ],
                 stdout=out,
                 stderr=out,

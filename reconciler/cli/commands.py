@@ -6,6 +6,7 @@ import click
 
 from reconciler.cli import agent_test, declare, demo, runtime
 from reconciler.cli.importer import import_group
+from reconciler.cli.store_cmd import store_group
 
 ALL: list[click.Command] = [
     *declare.COMMANDS,
@@ -14,4 +15,5 @@ ALL: list[click.Command] = [
     runtime.agent,
     runtime.status,
     agent_test.agent_test,
+    store_group,
 ]

@@ -59,6 +59,8 @@ def _start_agents(
                     node,
                     "--rsctmp",
                     str(workdir / "rsctmp" / node),
+                    "--parent-pid",
+                    str(os.getpid()),
                 ],
                 stdout=log,
                 stderr=log,

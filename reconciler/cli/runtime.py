@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import io
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,8 @@ from reconciler.status import status_view
 from reconciler.store.base import Store
 from reconciler.store.url import open_store
 
+PR_SET_PDEATHSIG = 1
+
 
 @click.command()
 @click.option("--node", required=True, help="This node's name, as declared.")
@@ -33,11 +38,19 @@ from reconciler.store.url import open_store
     help="HA_RSCTMP for this node's agents (default: /run/hactl/CLUSTER/NODE).",
 )
 @click.option("--log-level", default="info", show_default=True)
+@click.option(
+    "--parent-pid",
+    type=int,
+    hidden=True,
+    help="Shut down cleanly when this process (hactl demo, a test) ends.",
+)
 @command_options
 @handle_errors
-def agent(node: str, rsctmp: Path | None, log_level: str) -> None:
+def agent(node: str, rsctmp: Path | None, log_level: str, parent_pid: int | None) -> None:
     """Run this node's agent: membership, leadership, reconciliation."""
     configure(log_level)
+    if parent_pid is not None:
+        end_with_parent(parent_pid)
     ctx = cli_context()
     options = AgentOptions(
         cluster=ctx.cluster, node=node, rsctmp=rsctmp or default_rsctmp(ctx.cluster, node)
@@ -51,6 +64,16 @@ def agent(node: str, rsctmp: Path | None, log_level: str) -> None:
             await store.close()
 
     sys.exit(run(go()))
+
+
+def end_with_parent(parent_pid: int) -> None:
+    """Get SIGTERM (a clean shutdown) when the parent dies, so that a demo or test that
+    is killed never leaves agents behind (Linux PR_SET_PDEATHSIG)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 async def read_status(store: Store, cluster: str) -> dict[str, Any]:

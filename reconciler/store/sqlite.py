@@ -90,6 +90,10 @@ _LOG = (
     " AND key >= ? AND key < ? ORDER BY revision, id"
 )
 _DUE = "SELECT id FROM leases WHERE deadline <= ? OR boot_id != ? ORDER BY id"
+_NEXT_DEADLINE = "SELECT min(deadline) FROM leases WHERE boot_id = ?"
+FULL_POLL_S = 1.0
+"""A watching process looks into the database at least this often even when the files
+seem unchanged (a safety net under the cheap file check, see _poll)."""
 _LOG_WINDOW = 256
 """Revisions one watch read covers at most, so a far-behind watch reads in bounded steps."""
 
@@ -256,16 +260,19 @@ class _Db:
         events = [WatchEvent(EventType(kind), key, value, rev) for rev, key, kind, value in rows]
         return events, max(start, upto + 1), upto >= current
 
-    def poll(self) -> bool:
-        """Whether another process committed a new revision since the last poll."""
+    def poll(self) -> tuple[bool, float | None]:
+        """Whether another process committed a new revision since the last poll, and the
+        monotonic deadline of the next lease to expire (None: no lease)."""
         self.expire_due()
+        row = self._conn.execute(_NEXT_DEADLINE, (self.boot_id,)).fetchone()
+        next_deadline = float(row[0]) if row and row[0] is not None else None
         version = self._pragma("data_version")
         if version == self._data_version:
-            return False
+            return False, next_deadline
         self._data_version = version
         revision = self._meta("revision")
         changed, self._polled_revision = revision != self._polled_revision, revision
-        return changed
+        return changed, next_deadline
 
     def expire_due(self) -> None:
         """Expire due leases, taking the write lock only when there are any."""
@@ -441,12 +448,20 @@ class SqliteStore:
 
     async def status(self) -> StoreStatus:
         counts = await self._run(lambda db: db.counts())
+        details = {name: str(value) for name, value in counts.items() if name != "revision"}
+        details["file"] = str(self._path)
+        details["size"] = str(self._size())
         return StoreStatus(
             backend="sqlite",
             endpoint=f"sqlite://{self._path}",
-            revision=counts.pop("revision"),
-            details={name: str(value) for name, value in counts.items()},
+            revision=counts["revision"],
+            details=details,
         )
+
+    def _size(self) -> int:
+        """Bytes on disk: the database and its write-ahead log (not yet checkpointed)."""
+        paths = (self._path, self._path.with_name(self._path.name + "-wal"))
+        return sum(path.stat().st_size for path in paths if path.exists())
 
     async def close(self) -> None:
         """Stop polling, end every watch (they raise StoreUnavailable), close the file."""
@@ -479,15 +494,41 @@ class SqliteStore:
         return await self._run(lambda db: db.log_since(prefix, start))
 
     async def _poll(self) -> None:
-        """While anything watches: notice other processes' commits and expire due leases."""
+        """While anything watches: notice other processes' commits and expire due leases.
+
+        Every `poll_interval` it compares the database and WAL files' stat (a syscall,
+        no thread hop): only when a file changed, a lease is due, or a second passed does
+        it look into the database. An idle node agent so costs a fraction of a percent
+        of a core instead of a query every 20 ms."""
+        seen: tuple[tuple[int, int, int], ...] | None = None
+        next_deadline: float | None = None
+        last_full = 0.0
         while self._watchers and not self._closed:
-            try:
-                if await self._run(lambda db: db.poll()):
-                    self._notify()
-            except Exception:  # a poller that died would stall every watch without a word
-                log.exception("store.poll_failed", backend="sqlite", path=str(self._path))
-                self._notify()  # the watches' own reads then raise if the store stays broken
+            files = self._fingerprint()
+            now = time.monotonic()
+            due = next_deadline is not None and now >= next_deadline
+            if files != seen or due or now - last_full >= FULL_POLL_S:
+                try:
+                    changed, next_deadline = await self._run(lambda db: db.poll())
+                    seen, last_full = files, now
+                    if changed:
+                        self._notify()
+                except Exception:  # a poller that died would stall every watch without a word
+                    log.exception("store.poll_failed", backend="sqlite", path=str(self._path))
+                    self._notify()  # the watches' own reads then raise if the store stays broken
             await asyncio.sleep(self._poll_interval)
+
+    def _fingerprint(self) -> tuple[tuple[int, int, int], ...]:
+        """(mtime, size, inode) of the database and its WAL: changes with every commit."""
+        found = []
+        for path in (self._path, self._path.with_name(self._path.name + "-wal")):
+            try:
+                st = path.stat()
+            except OSError:
+                found.append((0, 0, 0))
+            else:
+                found.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        return tuple(found)
 
     async def _run(self, call: Callable[[_Db], _T]) -> _T:
         """Run `call` on the worker thread; wake the watches if it committed a revision."""
