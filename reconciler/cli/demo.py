@@ -135,6 +135,10 @@ def demo(path: str, workdir: Path | None, exit_when_converged: bool, timeout: fl
     click.echo(f"demo: agents {pids}; logs in {workdir}")
     click.echo(f"demo: try `hactl --store {url} status` (or kill -9 an agent) elsewhere")
     ok = True
+    # Ctrl-C, and SIGTERM from a supervisor, both stop the agents cleanly (SIGINT may
+    # arrive ignored when the demo was started in the background by a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         ok = run(_watch(url, ctx.cluster, within=timeout, keep_going=not exit_when_converged))
     except KeyboardInterrupt:
