@@ -251,9 +251,14 @@ class TestAnything:
     async def test_term_ignored_then_killed(
         self, context: RunContext, write_agent: WriteAgent
     ) -> None:
-        stubborn = write_agent("stubborn", "trap '' TERM\nwhile :; do sleep 1; done\n")
+        ready = context.rsctmp.parent / "stubborn-ready"
+        stubborn = write_agent(
+            "stubborn", f"trap '' TERM\ntouch {ready}\nwhile :; do sleep 1; done\n"
+        )
         params = {"binfile": str(stubborn), "stop_timeout": "1"}
         await act("hactl:anything", context=context, params=params)
+        # stop only once the daemon ignores TERM, or the test races its `trap`
+        wait_until(ready.exists, within=5, what="daemon ignores TERM")
         pid = int((context.rsctmp / "anything-rsc1.pid").read_text().split()[0])
         stop = await act("hactl:anything", "stop", context=context, params=params)
         assert stop.succeeded and stop.duration >= 1
