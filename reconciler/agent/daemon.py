@@ -59,8 +59,12 @@ def default_rsctmp(cluster: str, node: str) -> Path:
 
 
 class NodeAgent:
-    def __init__(self, store: Store, options: AgentOptions) -> None:
+    """`lease_store` is a second connection to the same store, used only to keep the
+    membership lease: a refresh must never queue behind a leader's bulk writes."""
+
+    def __init__(self, store: Store, options: AgentOptions, *, lease_store: Store) -> None:
         self._store = store
+        self._lease_store = lease_store
         self._options = options
         self._stopping = False
         self._shutdown = asyncio.Event()
@@ -80,7 +84,10 @@ class NodeAgent:
             warntime=timing.warntime.seconds,
         )
         membership = Membership(
-            self._store, cluster=cluster, info=MemberInfo.for_this_process(node), budget=budget
+            self._lease_store,
+            cluster=cluster,
+            info=MemberInfo.for_this_process(node),
+            budget=budget,
         )
         adopted = await membership.adopt()
         if not adopted and await self._store.get(keys.member(cluster, node)) is not None:
@@ -190,8 +197,8 @@ async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def run_agent(store: Store, options: AgentOptions) -> int:
-    agent = NodeAgent(store, options)
+async def run_agent(store: Store, options: AgentOptions, *, lease_store: Store) -> int:
+    agent = NodeAgent(store, options, lease_store=lease_store)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, agent.request_shutdown)

@@ -103,7 +103,11 @@ class Leader:
             )
             state.generation = number
         values, revision = await self._read_runtime()
-        records = RuntimeRecords.decode(self._cluster, {k: kv.value for k, kv in values.items()})
+        # The pure work of a round runs on a thread: with thousands of resources it takes
+        # long enough to delay this agent's own lease refreshes if it held the event loop.
+        records = await asyncio.to_thread(
+            RuntimeRecords.decode, self._cluster, {k: kv.value for k, kv in values.items()}
+        )
         now = self._wall()
         for node in state.declared.nodes:
             if records.online(node) or records.known_down(node):
@@ -113,8 +117,9 @@ class Leader:
         waiting = self._waiting_for_peers(records)
         if waiting is not None:
             return revision, waiting
-        snapshot = build_snapshot(state.declared, records, lost_at=state.lost_at, now=now)
-        transition = schedule(snapshot, now)
+        snapshot, transition = await asyncio.to_thread(
+            self._plan, state.declared, records, dict(state.lost_at), now
+        )
         self.last_transition = transition
         await self._save_input(snapshot)
         self._start_fencing(snapshot, transition, records)
@@ -130,6 +135,13 @@ class Leader:
             )
         recheck = None if transition.recheck_at is None else max(0.0, transition.recheck_at - now)
         return revision, recheck
+
+    @staticmethod
+    def _plan(
+        declared: DeclaredState, records: RuntimeRecords, lost_at: dict[str, float], now: float
+    ) -> tuple[ClusterSnapshot, Transition]:
+        snapshot = build_snapshot(declared, records, lost_at=lost_at, now=now)
+        return snapshot, schedule(snapshot, now)
 
     def _waiting_for_peers(self, records: RuntimeRecords) -> float | None:
         """Seconds to wait before scheduling, while declared nodes that never joined may
@@ -219,7 +231,8 @@ class Leader:
             if key.startswith(prefix)
         }
         active, promoted = targets(transition)
-        changes = plan_claims(
+        changes = await asyncio.to_thread(
+            plan_claims,
             cluster=self._cluster,
             declared=self._state.declared,
             records=records,

@@ -29,6 +29,9 @@ from reconciler.store.base import Compare, Store, StoreError, StoreUnavailable
 log = structlog.get_logger(__name__)
 
 PROBE_CONCURRENCY = 16
+ACTION_CONCURRENCY = 16
+"""Agent processes one node runs at once (Pacemaker's node-action-limit): a large
+apply queues its starts here instead of forking hundreds of processes at once."""
 
 
 class NodeReconciler:
@@ -52,6 +55,7 @@ class NodeReconciler:
         self.declared = DeclaredState.of([])
         self._running: dict[str, asyncio.Task[None]] = {}
         self._monitors: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(ACTION_CONCURRENCY)
 
     # --- declared state --------------------------------------------------------------
 
@@ -162,13 +166,14 @@ class NodeReconciler:
         """Run one action and report its outcome; True when it succeeded."""
         name = resource.metadata.name
         self._stop_monitor(name)
-        result = await actions.run(
-            resource,
-            op,
-            context=self._context,
-            timeout=actions.op_timeout(resource, op),
-            clone=self._clone(resource),
-        )
+        async with self._slots:
+            result = await actions.run(
+                resource,
+                op,
+                context=self._context,
+                timeout=actions.op_timeout(resource, op),
+                clone=self._clone(resource),
+            )
         outcome = actions.after_action(op, result, promotable=self._promotable(resource))
         state = self.local.of(name)
         state.role, state.rc, state.pending = outcome.role, outcome.rc, None
@@ -216,14 +221,15 @@ class NodeReconciler:
             await asyncio.sleep(interval)
             if resource is None:
                 return
-            result = await actions.run(
-                resource,
-                "monitor",
-                context=self._context,
-                timeout=timeout,
-                interval=interval,
-                clone=self._clone(resource),
-            )
+            async with self._slots:
+                result = await actions.run(
+                    resource,
+                    "monitor",
+                    context=self._context,
+                    timeout=timeout,
+                    interval=interval,
+                    clone=self._clone(resource),
+                )
             outcome = actions.after_monitor(
                 result, promotable=self._promotable(resource), probe=False
             )

@@ -58,9 +58,11 @@ def agent(node: str, rsctmp: Path | None, log_level: str, parent_pid: int | None
 
     async def go() -> int:
         store = open_store(ctx.resolved_store_url())
+        lease_store = open_store(ctx.resolved_store_url())
         try:
-            return await run_agent(store, options)
+            return await run_agent(store, options, lease_store=lease_store)
         finally:
+            await lease_store.close()
             await store.close()
 
     sys.exit(run(go()))
