@@ -30,10 +30,17 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def manifests(nodes: int, resources: int, *, interval: str) -> str:
+TIMINGS = {
+    "200ms": "{keepalive: 200ms, warntime: 500ms, deadtime: 1s, initdeadtime: 2s}",
+    "1s": "{keepalive: 1s, warntime: 2s, deadtime: 3s, initdeadtime: 6s}",
+}
+"""keepalive 200ms/deadtime 1s (the heartbeat tutorial's) and 1s/3s (hactl's default)."""
+
+
+def manifests(nodes: int, resources: int, *, interval: str, keepalive: str = "200ms") -> str:
     docs = [
         "apiVersion: hactl/v1alpha1\nkind: Cluster\nmetadata: {name: bench}\nspec:\n"
-        "  timing: {keepalive: 200ms, warntime: 500ms, deadtime: 1s, initdeadtime: 2s}\n"
+        f"  timing: {TIMINGS[keepalive]}\n"
         "  stonith: {enabled: false}\n"
     ]
     docs += [
@@ -74,11 +81,11 @@ def wait(cluster: AgentCluster, count: int, limit: float) -> float:
     return time.monotonic() - start
 
 
-def idle(resources: int, window: float) -> tuple[float, float, float]:
+def idle(resources: int, window: float, keepalive: str) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         cluster = AgentCluster(Path(tmp), store_url=f"sqlite://{tmp}/store.db")
         try:
-            cluster.apply(manifests(1, resources, interval="10s"))
+            cluster.apply(manifests(1, resources, interval="10s", keepalive=keepalive))
             process = cluster.start("n1")
             wait(cluster, resources, 120)
             time.sleep(2)

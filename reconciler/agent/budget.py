@@ -25,9 +25,10 @@ class LeaseBudget:
 
     @property
     def margin(self) -> float:
-        """Time kept in hand before the lease could expire: a quarter of the TTL, and
-        never less than one keepalive (one more refresh could not have saved it)."""
-        return max(self.keepalive, self.ttl / 4)
+        """Time kept in hand before the lease could expire: a quarter of the TTL or one
+        keepalive, whichever is longer — but never so much that the agent gives up
+        before it could even try the next refresh (keepalive close to deadtime)."""
+        return min(max(self.keepalive, self.ttl / 4), (self.ttl - self.keepalive) / 2)
 
     def expires_no_earlier_than(self, last_ok_sent: float) -> float:
         return last_ok_sent + self.ttl

@@ -132,6 +132,15 @@ def timing(docs: list[LoadedDocument], ctx: LintContext) -> Iterable[Problem]:
     if cluster is None or not isinstance(cluster.model, Cluster):
         return
     t = cluster.model.spec.timing
+    if 3 * t.keepalive.milliseconds > t.deadtime.milliseconds:
+        yield _warn(
+            cluster,
+            f"keepalive ({t.keepalive}) is more than a third of deadtime ({t.deadtime}): "
+            "one late refresh can cost the lease; a node then stops its resources",
+            "spec",
+            "timing",
+            "keepalive",
+        )
     if t.initdeadtime.milliseconds < 2 * t.deadtime.milliseconds:
         yield _warn(
             cluster,

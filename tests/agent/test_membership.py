@@ -28,8 +28,13 @@ class TestLeaseBudget:
         assert budget.give_up_at(10.0) == pytest.approx(10.75)
 
     def test_margin_is_at_least_one_keepalive(self) -> None:
-        budget = LeaseBudget(ttl=1.0, keepalive=0.4, warntime=0.5)
-        assert budget.margin == 0.4
+        budget = LeaseBudget(ttl=2.0, keepalive=0.6, warntime=1.0)
+        assert budget.margin == 0.6
+
+    def test_a_refresh_is_always_tried_before_giving_up(self) -> None:
+        budget = LeaseBudget(ttl=1.0, keepalive=0.8, warntime=0.9)
+        assert budget.give_up_at(0.0) > budget.keepalive
+        assert budget.give_up_at(0.0) < budget.expires_no_earlier_than(0.0)
 
     def test_late(self) -> None:
         budget = LeaseBudget(ttl=1.0, keepalive=0.2, warntime=0.5)
