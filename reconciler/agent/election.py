@@ -17,7 +17,7 @@ import structlog
 
 from reconciler import keys
 from reconciler.agent.membership import Membership
-from reconciler.store.base import Compare, EventType, Put, Store
+from reconciler.store.base import Compare, Delete, EventType, Put, Store
 
 log = structlog.get_logger(__name__)
 
@@ -47,12 +47,24 @@ class Election:
         self._key = keys.leader(cluster)
         self._membership = membership
         self.token: int | None = None
+        self.retired = False
+        """Set when this agent must never lead again (it is about to be fenced)."""
         self.changed = asyncio.Event()
         """Set whenever this agent wins or loses leadership."""
 
     @property
     def is_leader(self) -> bool:
-        return self.token is not None and not self._membership.lost.is_set()
+        return self.token is not None and not self._membership.lost.is_set() and not self.retired
+
+    async def resign(self) -> None:
+        """Give up leadership for good: a leader whose own node must be fenced cannot
+        fence itself, so it hands over to a peer that will."""
+        token, self.retired = self.token, True
+        if token is not None:
+            await self._store.txn([Compare(self._key, "create", "==", token)], [Delete(self._key)])
+        self.token = None
+        self.changed.set()
+        log.warning("leader.resigned", node=self._membership.info.node, token=token)
 
     def guard(self) -> Compare:
         """The compare every leader write carries: still the leader that won."""
@@ -62,6 +74,8 @@ class Election:
 
     async def try_once(self) -> bool:
         """Take the leader key if nobody holds it; True when this agent is the leader."""
+        if self.retired:
+            return False
         info = self._membership.info
         body = json.dumps({"node": info.node, "incarnation": info.incarnation}).encode()
         result = await self._store.txn(
@@ -81,7 +95,7 @@ class Election:
 
     async def run(self) -> None:
         """Campaign whenever the leader key is free, until membership is lost."""
-        while not self._membership.lost.is_set():
+        while not self._membership.lost.is_set() and not self.retired:
             revision = await self._store.revision()
             if not await self.try_once():
                 await self._wait_for_vacancy(revision + 1)

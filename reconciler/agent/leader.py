@@ -122,6 +122,11 @@ class Leader:
         )
         self.last_transition = transition
         await self._save_input(snapshot)
+        if any(f.node == self._node for f in transition.fencing):
+            # A node never fences itself: a peer must, and only a leader fences.
+            log.warning("leader.must_be_fenced", node=self._node)
+            await self._election.resign()
+            return revision, None
         self._start_fencing(snapshot, transition, records)
         claims = await self._move_claims(transition, records, values)
         changed = await self._hand_out(transition, claims, values)

@@ -1,0 +1,167 @@
+"""Failover under faults, with fencing, on the embedded store: witnessed from outside.
+
+Three real agents; a group of a Dummy and the witness service (tests/witness_daemon.py
+run by hactl:anything). After each fault the witness log must show no moment at which
+two nodes served, the service must end up on exactly one survivor, and the lost node's
+fencing must be recorded before the survivor's service first answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler import keys
+from reconciler.agent.records import FenceRecord
+from reconciler.store.url import open_store
+from tests.harness import AgentCluster, agent_cluster
+from tests.waiting import wait_until
+from tests.witness import intervals, overlaps, serving_since
+
+WITNESS = Path(__file__).resolve().parent.parent / "witness_daemon.py"
+
+MANIFESTS = """\
+apiVersion: hactl/v1alpha1
+kind: Cluster
+metadata: {name: faults}
+spec:
+  timing: {keepalive: 100ms, warntime: 300ms, deadtime: 1s, initdeadtime: 3s}
+  stonith: {enabled: true}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n1}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n2}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n3}
+---
+apiVersion: hactl/v1alpha1
+kind: FenceDevice
+metadata: {name: local}
+spec: {driver: fence_process, nodes: [n1, n2, n3]}
+---
+apiVersion: hactl/v1alpha1
+kind: Resource
+metadata: {name: data}
+spec:
+  agent: hactl:Dummy
+  params: {fail_monitor_file: WORK/fail-monitor, fail_stop_file: WORK/fail-stop}
+  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
+---
+apiVersion: hactl/v1alpha1
+kind: Resource
+metadata: {name: service}
+spec:
+  agent: hactl:anything
+  params: {binfile: PYTHON, cmdline_options: "WITNESS WORK/witness.log"}
+  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
+---
+apiVersion: hactl/v1alpha1
+kind: Group
+metadata: {name: app}
+spec: {resources: [data, service]}
+---
+apiVersion: hactl/v1alpha1
+kind: Location
+metadata: {name: app-prefers-n1}
+spec: {resource: app, node: n1, score: 100}
+"""
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
+    text = (
+        MANIFESTS.replace("WORK", str(tmp_path))
+        .replace("PYTHON", sys.executable)
+        .replace("WITNESS", str(WITNESS))
+    )
+    with agent_cluster(tmp_path, f"sqlite://{tmp_path}/store.db") as running:
+        running.apply(text)
+        for node in ("n1", "n2", "n3"):
+            running.start(node)
+        wait_until(
+            lambda: (
+                serving_since(tmp_path / "witness.log", time.monotonic_ns() - 50_000_000) == {"n1"}
+            ),
+            within=20,
+            what="the service answering on n1",
+        )
+        yield running
+
+
+def read_key(cluster: AgentCluster, key: str) -> bytes | None:
+    async def read() -> bytes | None:
+        store = open_store(cluster.store_url)
+        try:
+            kv = await store.get(key)
+            return kv.value if kv else None
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def fence_record(cluster: AgentCluster, node: str) -> FenceRecord | None:
+    raw = read_key(cluster, keys.fenced(cluster.cluster, node))
+    return FenceRecord.from_json(raw) if raw else None
+
+
+def assert_safe_takeover(cluster: AgentCluster, lost: str) -> str:
+    """The service moved to exactly one survivor, after the lost node's fencing, and no
+    two nodes ever served at once. Returns the survivor."""
+    log = cluster.workdir / "witness.log"
+    survivors = {"n1", "n2", "n3"} - {lost}
+
+    def moved() -> bool:
+        recent = serving_since(log, time.monotonic_ns() - 100_000_000)
+        return len(recent) == 1 and recent <= survivors
+
+    wait_until(moved, within=30, what="the service answering on one survivor")
+    time.sleep(0.3)  # let the log run on: a second copy would show up here
+    assert overlaps(log) == []
+    (survivor,) = serving_since(log, time.monotonic_ns() - 100_000_000)
+    record = fence_record(cluster, lost)
+    assert record is not None, f"{lost} was never fenced"
+    first_answer = min(i.start_wall for i in intervals(log) if i.node == survivor)
+    assert record.at * 1e9 < first_answer, "the survivor answered before the fencing record"
+    return survivor
+
+
+class TestFailoverWithFencing:
+    """A lost node is fenced before its service answers anywhere else; never two at once."""
+
+    def test_kill_9_of_the_active_node(self, cluster: AgentCluster) -> None:
+        cluster.signal("n1", signal.SIGKILL)
+        assert_safe_takeover(cluster, "n1")
+
+    def test_frozen_past_deadtime_then_resumed(self, cluster: AgentCluster) -> None:
+        cluster.signal("n1", signal.SIGSTOP)
+        assert_safe_takeover(cluster, "n1")
+        cluster.signal("n1", signal.SIGCONT)
+        cluster.wait_exit("n1", within=10)  # fenced: it never acts again
+        time.sleep(0.5)
+        assert overlaps(cluster.workdir / "witness.log") == []
+
+    def test_failing_stop_gets_the_node_fenced(self, cluster: AgentCluster, tmp_path: Path) -> None:
+        # The fault files are seen by every node: remove them as soon as n1's stop has
+        # failed, so that only n1 fails.
+        (tmp_path / "fail-stop").touch()
+        (tmp_path / "fail-monitor").touch()
+        failed_stop = keys.failcount(cluster.cluster, "n1", "data", "stop")
+        wait_until(
+            lambda: read_key(cluster, failed_stop) is not None, within=15, what="stop failed"
+        )
+        (tmp_path / "fail-stop").unlink()
+        (tmp_path / "fail-monitor").unlink()
+        assert_safe_takeover(cluster, "n1")
