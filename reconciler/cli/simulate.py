@@ -99,6 +99,12 @@ def observed_options(func: click.decorators.FC) -> click.decorators.FC:
 @click.argument("snapshot_file", required=False, metavar="[SNAPSHOT.json]")
 @observed_options
 @click.option("--scores", is_flag=True, help="Also print every allocation score.")
+@click.option(
+    "--saved",
+    metavar="N|latest",
+    help="Replay the leader's saved scheduler input N from the store (hactl simulate --saved "
+    "latest -o json > input.json keeps one as a regression case).",
+)
 @command_options
 @handle_errors
 def simulate(
@@ -110,13 +116,23 @@ def simulate(
     standby: tuple[str, ...],
     fail: tuple[str, ...],
     scores: bool,
+    saved: str | None,
 ) -> None:
     """Run the scheduler offline and print the transition it decides (like crm_simulate).
 
-    SNAPSHOT.json replays a saved scheduler input; the flags change it further.
+    Without -f or SNAPSHOT.json it schedules the store's current state (declared and
+    observed). SNAPSHOT.json (or --saved) replays a saved scheduler input; the flags
+    change it further.
     """
     flags = ObservedFlags(running, node_down, node_unclean, standby, fail)
-    snapshot, now = build_snapshot(snapshot_file, paths, flags=flags)
+    if saved is not None:
+        if snapshot_file is not None or paths:
+            raise UsageError("give one of --saved, SNAPSHOT.json or -f manifests")
+        base = _saved_input(saved)
+        now = base.observed_at if base.observed_at is not None else time.time()
+        snapshot = apply_flags(base, flags, now=now)
+    else:
+        snapshot, now = build_snapshot(snapshot_file, paths, flags=flags)
     transition = schedule(snapshot, now)
     output = cli_context().output
     if output in ("json", "yaml"):
@@ -189,10 +205,14 @@ def build_snapshot(
             raise UsageError("give either a SNAPSHOT.json or -f manifests, not both")
         snapshot = _read_snapshot(Path(snapshot_file))
         now = snapshot.observed_at if snapshot.observed_at is not None else time.time()
-    else:
-        declared = _declared(paths)
-        snapshot = ClusterSnapshot.from_dict({}, declared=declared)
+    elif paths:
+        from reconciler.loader import load_paths
+
+        snapshot = ClusterSnapshot.from_dict({}, declared=load_paths(paths))
         now = time.time()
+    else:
+        now = time.time()
+        snapshot = _from_store(now)
     return apply_flags(snapshot, flags, now=now), now
 
 
@@ -207,22 +227,56 @@ def _read_snapshot(path: Path) -> ClusterSnapshot:
         raise UsageError(f"{path}: not a saved scheduler input: {exc}") from exc
 
 
-def _declared(paths: Sequence[str]) -> DeclaredState:
-    if paths:
-        from reconciler.loader import load_paths
+def _saved_input(which: str) -> ClusterSnapshot:
+    """One of the leader's saved scheduler inputs (`latest`, or its sequence number)."""
+    from reconciler import keys
+    from reconciler.cli.context import open_cli_store
 
-        return load_paths(paths)
+    cluster = cli_context().cluster
+
+    async def read() -> list[tuple[int, bytes]]:
+        async with open_cli_store() as store:
+            found, _ = await store.range(keys.inputs_prefix(cluster))
+            return [(int(kv.key.rsplit("/", 1)[1]), kv.value) for kv in found]
+
+    saved = dict(run(read()))
+    if not saved:
+        raise UsageError("the store holds no saved scheduler input (no leader ran yet)")
+    if which == "latest":
+        number = max(saved)
+    elif which.isdigit() and int(which) in saved:
+        number = int(which)
+    else:
+        raise UsageError(f"no saved input {which!r}; kept: {min(saved)}..{max(saved)}")
+    try:
+        return ClusterSnapshot.from_json(saved[number].decode())
+    except ValueError as exc:
+        raise UsageError(f"saved input {number} is unreadable: {exc}") from exc
+
+
+def _from_store(now: float) -> ClusterSnapshot:
+    """The store's current state: declared objects plus what the agents report."""
+    from reconciler import keys
+    from reconciler.agent.observe import RuntimeRecords
+    from reconciler.agent.observe import build_snapshot as observed_snapshot
     from reconciler.cli.context import open_cli_store
     from reconciler.declared_store import read_declared
 
-    async def read() -> DeclaredState:
-        async with open_cli_store() as store:
-            return await read_declared(store, cli_context().cluster)
+    cluster = cli_context().cluster
 
-    declared = run(read())
+    async def read() -> tuple[DeclaredState, RuntimeRecords]:
+        async with open_cli_store() as store:
+            declared = await read_declared(store, cluster)
+            values: dict[str, bytes] = {}
+            for part in keys.RUNTIME_PREFIXES:
+                found, _ = await store.range(keys.cluster_prefix(cluster) + part)
+                values.update((kv.key, kv.value) for kv in found)
+            return declared, RuntimeRecords.decode(cluster, values)
+
+    declared, records = run(read())
     if not declared.resources and not declared.nodes:
         raise UsageError("nothing is declared in the store: give manifests with -f PATH")
-    return declared
+    return observed_snapshot(declared, records, lost_at={}, now=now)
 
 
 def apply_flags(snapshot: ClusterSnapshot, flags: ObservedFlags, *, now: float) -> ClusterSnapshot:

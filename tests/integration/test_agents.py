@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -151,3 +152,21 @@ class TestRecovery:
         )
         assert status["resources"]["a"]["node"] == status["resources"]["b"]["node"]
         fail.unlink()
+
+
+class TestSimulateOnTheLiveStore:
+    """`hactl simulate` schedules the store's current state and replays saved inputs."""
+
+    def test_converged_cluster_needs_no_action(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        done = cluster.hactl("simulate", "-o", "json")
+        plan = json.loads(done.stdout)
+        assert plan["actions"] == [] and plan["fence"] == []
+        assert plan["placements"]["a"] == "n1" and plan["placements"]["b"] == "n1"
+
+    def test_replay_the_leaders_saved_input(self, cluster: AgentCluster) -> None:
+        cluster.wait_status(group_on("n1"), within=15, what="group on n1")
+        done = cluster.hactl("simulate", "--saved", "latest", "-o", "json")
+        assert json.loads(done.stdout)["placements"]["a"] == "n1"
+        missing = cluster.hactl("simulate", "--saved", "999999", check=False)
+        assert missing.returncode == 2 and "no saved input" in missing.stderr
