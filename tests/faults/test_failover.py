@@ -9,6 +9,7 @@ fencing must be recorded before the survivor's service first answered.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 import time
@@ -165,3 +166,30 @@ class TestFailoverWithFencing:
         (tmp_path / "fail-stop").unlink()
         (tmp_path / "fail-monitor").unlink()
         assert_safe_takeover(cluster, "n1")
+
+
+class TestManualFencing:
+    """`hactl fence NODE` fences and records; `confirm` refuses a node that is online."""
+
+    def test_manual_fence_then_recovery(self, cluster: AgentCluster) -> None:
+        done = cluster.hactl("fence", "n1")
+        assert "node n1 fenced" in done.stdout
+        assert_safe_takeover(cluster, "n1")
+        history = json.loads(cluster.hactl("fence", "history", "-o", "json").stdout)
+        assert [(h["node"], h["device"]) for h in history] == [("n1", "local")]
+
+    def test_confirm_refuses_an_online_node(self, cluster: AgentCluster) -> None:
+        refused = cluster.hactl("fence", "confirm", "n2", check=False)
+        assert refused.returncode == 2 and "is online" in refused.stderr
+        assert fence_record(cluster, "n2") is None
+
+    def test_confirm_of_a_lost_node_lets_recovery_go_on(self, cluster: AgentCluster) -> None:
+        cluster.signal("n1", signal.SIGSTOP)
+        wait_until(
+            lambda: read_key(cluster, keys.member(cluster.cluster, "n1")) is None,
+            within=10,
+            what="n1's lease expired",
+        )
+        cluster.hactl("fence", "confirm", "n1")
+        record = fence_record(cluster, "n1")
+        assert record is not None and record.device in ("operator", "local")

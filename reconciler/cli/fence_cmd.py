@@ -1,0 +1,165 @@
+"""`hactl fence NODE`, `hactl fence confirm NODE`, `hactl fence history`.
+
+A manual fence runs the node's FenceDevices from this machine (like stonith_admin
+--fence) and records the result for the node's current incarnation, exactly as the
+leader would: the cluster then recovers the node's resources elsewhere. A confirmation
+is an operator's word that the node is down (stonith_admin --confirm): it is refused
+while the node's agent holds its membership lease, because then it is plainly not down.
+"""
+
+from __future__ import annotations
+
+import getpass
+import time
+from typing import Any
+
+import click
+
+from reconciler import declared_store, keys
+from reconciler.agent.records import FenceRecord, Incarnation
+from reconciler.cli.context import cli_context, command_options, handle_errors, open_cli_store, run
+from reconciler.cli.output import print_json, print_table
+from reconciler.errors import HactlError, UsageError
+from reconciler.fencing import fence_node
+from reconciler.store.base import Compare, Put, Store
+
+
+class FencingFailed(HactlError):
+    exit_code = 1
+
+
+async def _incarnation(store: Store, cluster: str, node: str) -> tuple[Incarnation, int]:
+    kv = await store.get(keys.incarnation(cluster, node))
+    if kv is None:
+        raise UsageError(f"node {node} never joined the cluster: there is nothing to fence")
+    return Incarnation.from_json(kv.value), kv.mod_revision
+
+
+async def _record(
+    store: Store, cluster: str, node: str, record: FenceRecord, incarnation_revision: int
+) -> None:
+    """Record the fencing, unless the node has rejoined meanwhile (a new incarnation)."""
+    result = await store.txn(
+        [Compare.unchanged(keys.incarnation(cluster, node), incarnation_revision)],
+        [Put(keys.fenced(cluster, node), record.to_json())],
+    )
+    if not result.succeeded:
+        raise FencingFailed(f"node {node} rejoined while it was being fenced; not recorded")
+
+
+class _FenceGroup(click.Group):
+    """`hactl fence NODE` fences; `hactl fence confirm|history` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["node", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("fence", cls=_FenceGroup)
+def fence_group() -> None:
+    """Fence NODE now with its FenceDevices (`hactl fence NODE`), confirm a node down,
+    or show the fencing history."""
+
+
+@fence_group.command("node", hidden=True)
+@click.argument("node")
+@click.option("--action", type=click.Choice(["reboot", "off"]), default="reboot")
+@command_options
+@handle_errors
+def fence_now(node: str, action: str) -> None:
+    """Fence NODE with its FenceDevices and record it, as the leader would."""
+    cluster = cli_context().cluster
+
+    async def go() -> str:
+        async with open_cli_store() as store:
+            declared = await declared_store.read_declared(store, cluster)
+            if node not in declared.nodes:
+                raise UsageError(f"node {node} is not declared")
+            incarnation, revision = await _incarnation(store, cluster, node)
+            outcome = await fence_node(
+                node,
+                declared.fence_devices.values(),
+                cluster=cluster,
+                action=action,  # type: ignore[arg-type]
+            )
+            if not outcome.succeeded:
+                raise FencingFailed(f"fencing {node} failed: {outcome.reason}")
+            record = FenceRecord(
+                incarnation.incarnation,
+                time.time(),
+                outcome.device or "",
+                outcome.action,
+                f"{getpass.getuser()} (hactl fence)",
+            )
+            await _record(store, cluster, node, record, revision)
+            return outcome.device or ""
+
+    device = run(go())
+    click.echo(f"node {node} fenced ({action} by {device}) and recorded")
+
+
+@fence_group.command("confirm")
+@click.argument("node")
+@command_options
+@handle_errors
+def confirm(node: str) -> None:
+    """Record an operator's word that NODE is down (meatware), so recovery can go on."""
+    cluster = cli_context().cluster
+
+    async def go() -> None:
+        async with open_cli_store() as store:
+            declared = await declared_store.read_declared(store, cluster)
+            if node not in declared.nodes:
+                raise UsageError(f"node {node} is not declared")
+            if await store.get(keys.member(cluster, node)) is not None:
+                raise UsageError(
+                    f"node {node} is online (its agent holds its lease): confirm only a node "
+                    "you know is down"
+                )
+            incarnation, revision = await _incarnation(store, cluster, node)
+            record = FenceRecord(
+                incarnation.incarnation,
+                time.time(),
+                "operator",
+                "confirmed-down",
+                f"{getpass.getuser()} (hactl fence confirm)",
+            )
+            await _record(store, cluster, node, record, revision)
+
+    run(go())
+    click.echo(f"node {node} confirmed down and recorded as fenced")
+
+
+@fence_group.command("history")
+@command_options
+@handle_errors
+def history() -> None:
+    """The last recorded fencing of every node: when, how, by whom."""
+    cluster = cli_context().cluster
+
+    async def go() -> dict[str, FenceRecord]:
+        async with open_cli_store() as store:
+            prefix = keys.cluster_prefix(cluster) + "fenced/"
+            found, _ = await store.range(prefix)
+            return {kv.key[len(prefix) :]: FenceRecord.from_json(kv.value) for kv in found}
+
+    records = run(go())
+    rows: list[dict[str, Any]] = [
+        {
+            "node": node,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.at)),
+            "device": r.device,
+            "action": r.action,
+            "by": r.by,
+            "incarnation": r.incarnation,
+        }
+        for node, r in sorted(records.items())
+    ]
+    if cli_context().output == "json":
+        print_json(rows)
+        return
+    print_table(
+        ["NODE", "AT", "DEVICE", "ACTION", "BY"],
+        [(r["node"], r["at"], r["device"], r["action"], r["by"]) for r in rows],
+    )
