@@ -10,7 +10,9 @@ while the node's agent holds its membership lease, because then it is plainly no
 from __future__ import annotations
 
 import getpass
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -126,9 +128,25 @@ def confirm(node: str) -> None:
                 f"{getpass.getuser()} (hactl fence confirm)",
             )
             await _record(store, cluster, node, record, revision)
+            for device in declared.fence_devices.values():
+                if device.spec.driver == "fence_meatware" and node in device.spec.nodes:
+                    directory = Path(str(device.spec.params.get("confirm_dir", MEATWARE_DIR)))
+                    _release_meatware(directory, node)
 
     run(go())
     click.echo(f"node {node} confirmed down and recorded as fenced")
+
+
+MEATWARE_DIR = "/run/hactl/meatware"
+
+
+def _release_meatware(directory: Path, node: str) -> None:
+    """Answer a waiting fence_meatware driver (docs/fencing.md: the handshake)."""
+    if not (directory / f"{node}.request").exists():
+        return
+    answer = directory / f".{node}.{os.getpid()}"
+    answer.write_text(f"confirmed_by={getpass.getuser()}\nconfirmed_at={time.time()}\n")
+    answer.rename(directory / node)
 
 
 @fence_group.command("history")
