@@ -89,10 +89,19 @@ def command_options(func: Callable[P, T]) -> Callable[P, T]:
 
 @contextlib.asynccontextmanager
 async def open_cli_store() -> AsyncIterator[Store]:
-    """The store the global options name, closed when the command is done."""
+    """The store the global options name (with their TLS/auth options for etcd), closed
+    when the command is done."""
     from reconciler.store.url import open_store
 
-    store = open_store(cli_context().resolved_store_url())
+    ctx = cli_context()
+    tls = ctx.tls
+    store = open_store(
+        ctx.resolved_store_url(),
+        cacert=tls.get("cacert"),
+        cert=tls.get("cert"),
+        key=tls.get("key"),
+        user=tls.get("user"),
+    )
     try:
         yield store
     finally:

@@ -184,7 +184,7 @@ class Store(Protocol):
         ...
 
     async def revision(self) -> int:
-        """The store's current revision (0 for a new store)."""
+        """The store's current revision (0 for a new embedded store, 1 for a fresh etcd)."""
         ...
 
     async def txn(

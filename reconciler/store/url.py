@@ -6,7 +6,11 @@
 - `sqlite://PATH` is the SQLite file at PATH: `sqlite:///var/lib/hactl/store.db` is
   absolute, `sqlite://store.db` is relative to the working directory at open time.
   (SQLAlchemy spells relative paths with three slashes; hactl keeps the path verbatim.)
-- `etcd://host:2379,host:2379` is a real etcd cluster (not available yet).
+- `etcd://host:2379,host:2379?timeout=5s` is a real etcd cluster: its endpoints, tried
+  in order, and the deadline of every call; TLS and authentication come from the CLI's
+  `--cacert/--cert/--key/--user` (see `etcd_config`), which only etcd URLs accept.
+  The etcd backend (gRPC) is imported only when such a URL is opened, so commands on
+  the embedded store do not pay for it.
 """
 
 from __future__ import annotations
@@ -26,20 +30,41 @@ _EXAMPLES = "sqlite:///path/store.db, memory:// or etcd://host:2379"
 _named_memory_stores: dict[str, MemoryStore] = {}
 
 
-def open_store(url: str) -> Store:
+def open_store(
+    url: str,
+    *,
+    cacert: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+    user: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Store:
     """The store `url` names; raises UsageError, in one line, for a URL it cannot use.
 
-    Opening does no I/O: an unreachable store shows at the first call."""
+    `cacert`, `cert`, `key` (TLS files) and `user` (whose password comes from `env`,
+    default os.environ: HACTL_STORE_PASSWORD_FILE or HACTL_STORE_PASSWORD) are for etcd.
+    Opening reads those local files but does no network I/O: an unreachable store shows
+    at the first call."""
     scheme, separator, rest = url.partition("://")
     if not separator:
         raise UsageError(f"store URL {url!r} has no scheme; use {_EXAMPLES}")
+    if scheme == "etcd":
+        from reconciler.store.etcd import EtcdStore
+        from reconciler.store.etcd_config import etcd_config
+
+        return EtcdStore(etcd_config(rest, cacert=cacert, cert=cert, key=key, user=user, env=env))
+    given = [
+        name
+        for name, value in (("cacert", cacert), ("cert", cert), ("key", key), ("user", user))
+        if value is not None
+    ]
+    if given:
+        raise UsageError(f"--{given[0]} is for etcd:// stores; {url!r} is not one")
     match scheme:
         case "memory":
             return _memory_store(rest, url)
         case "sqlite":
             return SqliteStore(_sqlite_path(rest, url))
-        case "etcd":
-            raise UsageError("etcd backend not available yet")
         case _:
             raise UsageError(f"store URL {url!r} has an unknown scheme; use {_EXAMPLES}")
 

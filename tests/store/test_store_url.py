@@ -33,7 +33,7 @@ class TestOpenStore:
     @pytest.mark.parametrize(
         ("url", "message"),
         [
-            ("etcd://127.0.0.1:2379", "etcd backend not available yet"),
+            ("etcd://127.0.0.1:2379/prefix", "must be host:port"),
             ("redis://localhost", "unknown scheme"),
             ("/var/lib/hactl/store.db", "has no scheme"),
             ("sqlite://", "has no path"),
