@@ -166,3 +166,18 @@ def agent_cluster(workdir: Path, store_url: str) -> Iterator[AgentCluster]:
         yield cluster
     finally:
         cluster.stop_all()
+
+
+BACKENDS = ("sqlite", "etcd")
+"""Store backends the agent suites run on: the embedded store and a real etcd."""
+
+
+def backend_url(backend: str, workdir: Path) -> str:
+    """A store URL for one test: a fresh SQLite file, or the session's etcd member (each
+    test cluster has a name of its own, so tests never see each other's keys)."""
+    if backend == "sqlite":
+        return f"sqlite://{workdir}/store.db"
+    from tests.etcd_cluster import require_etcd, shared_member
+
+    require_etcd()
+    return shared_member().url()

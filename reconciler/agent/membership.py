@@ -168,8 +168,12 @@ class Membership:
             log.error("membership.lost", node=self.info.node, reason="no refresh in time")
             self.lost.set()
             return
+        # One attempt may hang (an etcd member that just lost its leader drops the
+        # request silently): give it up after a couple of keepalives and try again,
+        # rather than spend the whole budget on it.
+        attempt = min(remaining, max(2 * self.budget.keepalive, 0.1))
         try:
-            await asyncio.wait_for(self._store.refresh_lease(self.lease), timeout=remaining)
+            await asyncio.wait_for(self._store.refresh_lease(self.lease), timeout=attempt)
         except LeaseLost:
             log.error("membership.lost", node=self.info.node, reason="lease expired")
             self.lost.set()

@@ -87,21 +87,25 @@ def command_options(func: Callable[P, T]) -> Callable[P, T]:
     return decorated  # type: ignore[no-any-return]
 
 
-@contextlib.asynccontextmanager
-async def open_cli_store() -> AsyncIterator[Store]:
-    """The store the global options name (with their TLS/auth options for etcd), closed
-    when the command is done."""
+def cli_store() -> Store:
+    """The store the global options name, with their TLS/auth options for etcd."""
     from reconciler.store.url import open_store
 
     ctx = cli_context()
     tls = ctx.tls
-    store = open_store(
+    return open_store(
         ctx.resolved_store_url(),
         cacert=tls.get("cacert"),
         cert=tls.get("cert"),
         key=tls.get("key"),
         user=tls.get("user"),
     )
+
+
+@contextlib.asynccontextmanager
+async def open_cli_store() -> AsyncIterator[Store]:
+    """The store the global options name, closed when the command is done."""
+    store = cli_store()
     try:
         yield store
     finally:

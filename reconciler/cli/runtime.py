@@ -15,17 +15,21 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from reconciler import declared_store, keys
+from reconciler import keys
 from reconciler.agent.daemon import AgentOptions, default_rsctmp, run_agent
-from reconciler.agent.decisions import Decision
-from reconciler.agent.election import current_leader
-from reconciler.agent.observe import RuntimeRecords
-from reconciler.cli.context import cli_context, command_options, handle_errors, open_cli_store, run
+from reconciler.cli.context import (
+    cli_context,
+    cli_store,
+    command_options,
+    handle_errors,
+    open_cli_store,
+    run,
+)
 from reconciler.cli.output import print_json, print_yaml
 from reconciler.logs import configure
+from reconciler.observation import read_cluster
 from reconciler.status import status_view
 from reconciler.store.base import Store
-from reconciler.store.url import open_store
 
 PR_SET_PDEATHSIG = 1
 
@@ -57,8 +61,8 @@ def agent(node: str, rsctmp: Path | None, log_level: str, parent_pid: int | None
     )
 
     async def go() -> int:
-        store = open_store(ctx.resolved_store_url())
-        lease_store = open_store(ctx.resolved_store_url())
+        store = cli_store()
+        lease_store = cli_store()
         try:
             return await run_agent(store, options, lease_store=lease_store)
         finally:
@@ -79,21 +83,12 @@ def end_with_parent(parent_pid: int) -> None:
 
 
 async def read_status(store: Store, cluster: str) -> dict[str, Any]:
-    declared = await declared_store.read_declared(store, cluster)
-    values: dict[str, bytes] = {}
-    for part in keys.RUNTIME_PREFIXES:
-        found, _ = await store.range(keys.cluster_prefix(cluster) + part)
-        values.update((kv.key, kv.value) for kv in found)
-    records = RuntimeRecords.decode(cluster, values)
-    leader = await current_leader(store, cluster)
-    decisions_prefix = keys.cluster_prefix(cluster) + "decisions/"
-    decisions = {
-        key[len(decisions_prefix) :]: Decision.from_json(value)
-        for key, value in values.items()
-        if key.startswith(decisions_prefix)
-    }
+    reading = await read_cluster(store, cluster)
     return status_view(
-        declared, records, leader=leader.node if leader else None, decisions=decisions
+        reading.declared,
+        reading.records,
+        leader=reading.leader,
+        decisions=reading.decisions,
     )
 
 
@@ -101,6 +96,8 @@ def render_status(view: dict[str, Any]) -> str:
     """The crm_mon-like text of a status view."""
     console = Console(width=100, record=True, file=io.StringIO(), highlight=False)
     console.print(f"leader: {view['leader'] or '(none)'}")
+    if view.get("maintenance"):
+        console.print("cluster maintenance: ON (monitoring only; nothing is started or stopped)")
     nodes = Table(box=None, header_style="bold")
     for column in ("NODE", "STATE"):
         nodes.add_column(column)
@@ -115,6 +112,11 @@ def render_status(view: dict[str, Any]) -> str:
         where = ", ".join(f"{n}:{r}" for n, r in res["nodes"].items()) or "-"
         resources.add_row(name, res["role"], where, failures)
     console.print(resources)
+    if view.get("intents"):
+        console.print("operator intents (hactl get intents):")
+        for intent in view["intents"]:
+            until = f" until {intent['until']}" if intent["until"] else ""
+            console.print(f"  {intent['what']} (by {intent['by']} at {intent['at']}{until})")
     if view["pending"]:
         pending = ", ".join(f"{p['op']} {p['resource']} on {p['node']}" for p in view["pending"])
         console.print(f"pending: {pending}")

@@ -21,7 +21,8 @@ import pytest
 from reconciler import keys
 from reconciler.agent.records import FenceRecord
 from reconciler.store.url import open_store
-from tests.harness import AgentCluster, agent_cluster
+from tests.etcd_cluster import EtcdCluster, require_etcd
+from tests.harness import AgentCluster
 from tests.waiting import wait_until
 from tests.witness import intervals, overlaps, serving_since
 
@@ -80,25 +81,47 @@ spec: {resource: app, node: n1, score: 100}
 """
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
+@pytest.fixture(scope="module")
+def etcd3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EtcdCluster]:
+    """A 3-member etcd for the module (each test's cluster has keys of its own)."""
+    require_etcd()
+    members = EtcdCluster(tmp_path_factory.mktemp("etcd3"), size=3)
+    members.start()
+    try:
+        yield members
+    finally:
+        members.stop()
+
+
+def start_cluster(workdir: Path, url: str) -> AgentCluster:
     text = (
-        MANIFESTS.replace("WORK", str(tmp_path))
+        MANIFESTS.replace("WORK", str(workdir))
         .replace("PYTHON", sys.executable)
         .replace("WITNESS", str(WITNESS))
     )
-    with agent_cluster(tmp_path, f"sqlite://{tmp_path}/store.db") as running:
-        running.apply(text)
-        for node in ("n1", "n2", "n3"):
-            running.start(node)
-        wait_until(
-            lambda: (
-                serving_since(tmp_path / "witness.log", time.monotonic_ns() - 50_000_000) == {"n1"}
-            ),
-            within=20,
-            what="the service answering on n1",
-        )
+    running = AgentCluster(workdir, store_url=url)
+    running.apply(text)
+    for node in ("n1", "n2", "n3"):
+        running.start(node)
+    wait_until(
+        lambda: serving_since(workdir / "witness.log", time.monotonic_ns() - 50_000_000) == {"n1"},
+        within=30,
+        what="the service answering on n1",
+    )
+    return running
+
+
+@pytest.fixture(params=["sqlite", "etcd3"])
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentCluster]:
+    if request.param == "sqlite":
+        url = f"sqlite://{tmp_path}/store.db"
+    else:
+        url = request.getfixturevalue("etcd3").url()
+    running = start_cluster(tmp_path, url)
+    try:
         yield running
+    finally:
+        running.stop_all()
 
 
 def read_key(cluster: AgentCluster, key: str) -> bytes | None:
@@ -193,3 +216,23 @@ class TestManualFencing:
         cluster.hactl("fence", "confirm", "n1")
         record = fence_record(cluster, "n1")
         assert record is not None and record.device in ("operator", "local")
+
+
+class TestStoreFaults:
+    """Losing the etcd leader member while a node fails still fences before takeover."""
+
+    def test_kill_9_of_the_etcd_leader_during_a_failover(self, tmp_path: Path) -> None:
+        require_etcd()
+        members = EtcdCluster(tmp_path / "etcd", size=3)
+        members.start()
+        running = None
+        try:
+            running = start_cluster(tmp_path, members.url())
+            leader = members.leader()
+            running.signal("n1", signal.SIGKILL)
+            members.kill(leader)
+            assert_safe_takeover(running, "n1")
+        finally:
+            if running is not None:
+                running.stop_all()
+            members.stop()

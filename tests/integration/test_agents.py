@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import AgentCluster, agent_cluster
+from tests.harness import BACKENDS, AgentCluster, agent_cluster, backend_url
 
 MANIFESTS = """\
 apiVersion: hactl/v1alpha1
@@ -60,9 +60,9 @@ spec: {resource: g, node: n1, score: 100}
 """
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
-    with agent_cluster(tmp_path, f"sqlite://{tmp_path}/store.db") as running:
+@pytest.fixture(params=BACKENDS)
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentCluster]:
+    with agent_cluster(tmp_path, backend_url(request.param, tmp_path)) as running:
         running.apply(MANIFESTS.replace("FAILFILE", str(tmp_path / "fail-b")))
         for node in ("n1", "n2", "n3"):
             running.start(node)
