@@ -26,6 +26,7 @@ from reconciler.store.url import open_store
 from tests.waiting import wait_until
 
 HACTL = [sys.executable, "-m", "reconciler"]
+FENCE_PROCESS = str(Path(__file__).resolve().parent.parent / "fence" / "fence_process")
 
 
 class AgentCluster:
@@ -109,6 +110,31 @@ class AgentCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+        self.reap_leftovers()
+
+    def reap_leftovers(self) -> None:
+        """Kill what this cluster's resources left running (daemons of a killed agent):
+        they carry HACTL_CLUSTER with this test cluster's unique name, so they are ours.
+        fence_process does exactly that, node by node."""
+        listed = subprocess.run(
+            [FENCE_PROCESS],
+            input=f"action=list\ncluster={self.cluster}\n",
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        for line in listed.stdout.splitlines():
+            node, _, cluster = line.partition(",")
+            if cluster == self.cluster:
+                subprocess.run(
+                    [FENCE_PROCESS],
+                    input=f"action=off\nport={node}\ncluster={self.cluster}\n",
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                    check=False,
+                )
 
     # --- observing -------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import structlog
 
@@ -110,6 +111,7 @@ class NodeAgent:
             keeper = asyncio.create_task(membership.keep())
         assert keeper is not None
         election = Election(self._store, cluster=cluster, membership=membership)
+        keeper.set_name("membership")
         tasks = [
             keeper,
             asyncio.create_task(election.run(), name="election"),
@@ -118,7 +120,24 @@ class NodeAgent:
         ]
         lost = asyncio.create_task(membership.lost.wait())
         asked = asyncio.create_task(self._shutdown.wait())
-        await asyncio.wait([lost, asked], return_when=asyncio.FIRST_COMPLETED)
+        watched: set[asyncio.Task[Any]] = {lost, asked, *tasks}
+        while True:
+            done, watched = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+            if lost in done or asked in done:
+                break
+            if any(not t.cancelled() and t.exception() for t in done):
+                break
+            # a loop that ended normally (an election given up) is simply no longer watched
+        crashed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+        if crashed:
+            # The loops absorb store errors themselves: one that raised is a bug. Nothing
+            # it decided can be trusted any more, so stop everything as if the lease were lost.
+            for task in crashed:
+                log.critical(
+                    "agent.task_crashed", task=task.get_name(), error=repr(task.exception())
+                )
+            await self._fail_fast(tasks, reconciler)
+            return 1
         if membership.lost.is_set() and not self._shutdown.is_set():
             return await self._fail_fast(tasks, reconciler)
         return await self._leave(tasks, reconciler, membership, local)
@@ -142,6 +161,7 @@ class NodeAgent:
     async def _fail_fast(self, tasks: list[asyncio.Task[None]], reconciler: NodeReconciler) -> int:
         log.error("agent.lease_lost", node=self._options.node, action="stopping all resources")
         self._stopping = True
+        reconciler.offline = True
         await _cancel(tasks)
         if await reconciler.stop_everything():
             log.error("agent.exit", node=self._options.node, reason="store lost; resources stopped")

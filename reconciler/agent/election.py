@@ -17,9 +17,12 @@ import structlog
 
 from reconciler import keys
 from reconciler.agent.membership import Membership
+from reconciler.errors import HactlError
 from reconciler.store.base import Compare, Delete, EventType, Put, Store
 
 log = structlog.get_logger(__name__)
+
+RETRY_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,11 +99,15 @@ class Election:
     async def run(self) -> None:
         """Campaign whenever the leader key is free, until membership is lost."""
         while not self._membership.lost.is_set() and not self.retired:
-            revision = await self._store.revision()
-            if not await self.try_once():
-                await self._wait_for_vacancy(revision + 1)
-                continue
-            await self._wait_until_deposed(revision + 1)
+            try:
+                revision = await self._store.revision()
+                if not await self.try_once():
+                    await self._wait_for_vacancy(revision + 1)
+                    continue
+                await self._wait_until_deposed(revision + 1)
+            except HactlError as exc:  # the store hiccuped: look again
+                log.warning("election.retry", node=self._membership.info.node, error=str(exc))
+                await asyncio.sleep(RETRY_S)
 
     async def _wait_for_vacancy(self, start: int) -> None:
         if await self._store.get(self._key) is None:

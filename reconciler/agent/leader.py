@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import time
@@ -20,15 +21,19 @@ from typing import Protocol
 import structlog
 
 from reconciler import declared_store, keys
+from reconciler import intents as operator
 from reconciler.agent.claims import Claim, plan_claims
-from reconciler.agent.decisions import Decision, ready_steps, targets
+from reconciler.agent.decisions import Decision, Step, ready_steps, targets
 from reconciler.agent.election import Election
+from reconciler.agent.intent_work import IntentWork, intent_work
 from reconciler.agent.observe import RuntimeRecords, build_snapshot
 from reconciler.agent.records import FenceRecord
+from reconciler.errors import HactlError
+from reconciler.events import EventLog, membership_changes
 from reconciler.model.declared import DeclaredState
 from reconciler.scheduler import Transition, schedule
 from reconciler.snapshot import ClusterSnapshot
-from reconciler.store.base import Delete, KeyValue, Put, Store
+from reconciler.store.base import Compare, Delete, KeyValue, Put, Store
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +41,7 @@ CLAIM_BATCH = 32
 """Claim changes per transaction: well inside etcd's default 128 operations."""
 KEEP_INPUTS = 20
 DEBOUNCE_S = 0.01
+ROUND_RETRY_S = 0.1
 
 
 class Fencer(Protocol):
@@ -56,6 +62,8 @@ class RoundState:
     last_input_digest: str = ""
     input_sequence: int = 0
     fencing: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    members: dict[str, str] | None = None
+    """Each node's membership state at the last round (for events); None before the first."""
 
 
 class Leader:
@@ -79,13 +87,21 @@ class Leader:
         self._monotonic = time.monotonic
         self._started = time.monotonic()
         self.last_transition: Transition | None = None
+        self.events = EventLog(store, cluster=cluster, writer=f"{node}/leader", wall=wall)
 
     async def run(self) -> None:
-        """Rounds until leadership is lost; then cancels fencing it started."""
+        """Rounds until leadership is lost; then cancels fencing it started.
+
+        A round that fails on the store (a member lost, a deadline passed) is simply run
+        again: each round reads everything afresh, so nothing is lost by retrying."""
         try:
             while self._election.is_leader:
-                revision, recheck_in = await self.round()
-                await self._wait_for_change(revision, recheck_in)
+                try:
+                    revision, recheck_in = await self.round()
+                    await self._wait_for_change(revision, recheck_in)
+                except HactlError as exc:
+                    log.warning("leader.round_failed", node=self._node, error=str(exc))
+                    await asyncio.sleep(ROUND_RETRY_S)
         finally:
             for task in self._state.fencing.values():
                 task.cancel()
@@ -106,7 +122,12 @@ class Leader:
         # The pure work of a round runs on a thread: with thousands of resources it takes
         # long enough to delay this agent's own lease refreshes if it held the event loop.
         records = await asyncio.to_thread(
-            RuntimeRecords.decode, self._cluster, {k: kv.value for k, kv in values.items()}
+            functools.partial(
+                RuntimeRecords.decode,
+                self._cluster,
+                {k: kv.value for k, kv in values.items()},
+                created={k: kv.create_revision for k, kv in values.items()},
+            )
         )
         now = self._wall()
         for node in state.declared.nodes:
@@ -114,6 +135,7 @@ class Leader:
                 state.lost_at.pop(node, None)
             else:
                 state.lost_at.setdefault(node, now)
+        await self._report_membership(records)
         waiting = self._waiting_for_peers(records)
         if waiting is not None:
             return revision, waiting
@@ -129,7 +151,16 @@ class Leader:
             return revision, None
         self._start_fencing(snapshot, transition, records)
         claims = await self._move_claims(transition, records, values)
-        changed = await self._hand_out(transition, claims, values)
+        work = intent_work(
+            self._cluster,
+            records,
+            snapshot,
+            declared=state.declared,
+            revisions={k: kv.mod_revision for k, kv in values.items()},
+            now=now,
+        )
+        changed = await self._hand_out(transition, claims, values, cleanups=work.node_cleanups)
+        await self._settle_intents(work, records, values)
         if changed:
             log.info(
                 "leader.round",
@@ -138,8 +169,43 @@ class Leader:
                 fence=list(transition.fence),
                 decided=changed,
             )
-        recheck = None if transition.recheck_at is None else max(0.0, transition.recheck_at - now)
+        recheck_at = min(
+            (
+                t
+                for t in (
+                    transition.recheck_at,
+                    operator.next_expiry(records.intents.values(), now),
+                )
+                if t is not None
+            ),
+            default=None,
+        )
+        recheck = None if recheck_at is None else max(0.0, recheck_at - now)
         return revision, recheck
+
+    async def _report_membership(self, records: RuntimeRecords) -> None:
+        """Events for nodes that joined, left or were lost since the last round."""
+        now: dict[str, str] = {}
+        for node in self._state.declared.nodes:
+            if records.online(node):
+                now[node] = "online"
+            elif records.fenced_now(node):
+                now[node] = "fenced"
+            elif records.known_down(node):
+                now[node] = "left" if node in records.incarnations else "absent"
+            else:
+                now[node] = "lost"
+        before, self._state.members = self._state.members, now
+        if before is None:
+            online = ", ".join(n for n, s in sorted(now.items()) if s == "online")
+            await self.events.emit(
+                "leader.elected",
+                f"{self._node} leads (token {self._election.token}); online: {online}",
+                node=self._node,
+            )
+            return
+        for kind, node, message in membership_changes(before, now):
+            await self.events.emit(kind, message, node=node, ok=kind != "member.lost")
 
     @staticmethod
     def _plan(
@@ -186,7 +252,9 @@ class Leader:
         down instead (Pacemaker's behaviour, and the reason disabling stonith is unsafe)."""
         stonith = self._state.declared.cluster.spec.stonith.enabled
         wanted = {f.node: f.reason for f in transition.fencing}
-        if not stonith:
+        if not stonith and not snapshot.maintenance:
+            # Cluster maintenance: monitor, never act, and recording a lost node as
+            # down is an act (it lets its resources start elsewhere afterwards).
             wanted.update(
                 (node, "lost; stonith disabled")
                 for node, state in snapshot.nodes.items()
@@ -210,11 +278,13 @@ class Leader:
 
     async def _fence(self, node: str, incarnation: str, reason: str) -> None:
         log.warning("leader.fencing", node=node, reason=reason)
+        await self.events.emit("fence.started", f"fencing {node}: {reason}", node=node)
         record = await self._fencer.fence(
             node, incarnation=incarnation, declared=self._state.declared, reason=reason
         )
         if record is None:
             log.error("leader.fencing_failed", node=node)
+            await self.events.emit("fence.failed", f"fencing {node} failed", node=node, ok=False)
             return
         await self._record_fencing(node, record)
 
@@ -223,6 +293,13 @@ class Leader:
             [self._election.guard()], [Put(keys.fenced(self._cluster, node), record.to_json())]
         )
         log.warning("leader.fenced", node=node, device=record.device, recorded=result.succeeded)
+        if result.succeeded:
+            how = (
+                "assumed down (stonith disabled)"
+                if record.device == "none"
+                else f"fenced by {record.device} ({record.action})"
+            )
+            await self.events.emit("fence.succeeded", f"{node} {how}", node=node)
 
     # --- claims --------------------------------------------------------------------
 
@@ -259,13 +336,21 @@ class Leader:
     # --- decisions -----------------------------------------------------------------
 
     async def _hand_out(
-        self, transition: Transition, claims: dict[str, Claim], values: dict[str, KeyValue]
+        self,
+        transition: Transition,
+        claims: dict[str, Claim],
+        values: dict[str, KeyValue],
+        *,
+        cleanups: dict[str, tuple[str, ...]],
     ) -> int:
         token = self._election.token
         if token is None:
             return 0
         nodes = sorted(self._state.declared.nodes)
         ready = ready_steps(transition, claims, nodes)
+        for node, resources in cleanups.items():
+            extra = (Step("cleanup", resource) for resource in resources)
+            ready[node] = tuple(sorted({*ready.get(node, ()), *extra}))
         writes: list[Put | Delete] = []
         for node, steps in ready.items():
             key = keys.decisions(self._cluster, node)
@@ -276,6 +361,34 @@ class Leader:
         if writes:
             await self._store.txn([self._election.guard()], writes)
         return len(writes)
+
+    # --- operator intents ----------------------------------------------------------
+
+    async def _settle_intents(
+        self, work: IntentWork, records: RuntimeRecords, values: dict[str, KeyValue]
+    ) -> None:
+        """Remove finished intents and, for nodes without an agent, failcounts a cleanup
+        forgets; each only if unchanged since read (a repeated intent is a new one)."""
+        doomed = [(keys.intent(self._cluster, name), name) for name in sorted(work.finished)] + [
+            (key, None) for key in work.stale_keys
+        ]
+        for key, name in doomed:
+            kv = values.get(key)
+            if kv is None:
+                continue
+            result = await self._store.txn(
+                [self._election.guard(), Compare.unchanged(key, kv.mod_revision)], [Delete(key)]
+            )
+            if result.succeeded and name is not None:
+                intent = records.intents[name]
+                why = work.finished[name]
+                log.info("leader.intent_finished", intent=intent.describe(), by=intent.by, why=why)
+                await self.events.emit(
+                    "intent.expired" if why == "expired" else "intent.finished",
+                    f"{intent.describe()} (by {intent.by}): {why}",
+                    node=intent.node,
+                    resource=intent.resource,
+                )
 
     # --- saved inputs --------------------------------------------------------------
 
@@ -303,11 +416,19 @@ class Leader:
     # --- waiting -------------------------------------------------------------------
 
     async def _wait_for_change(self, revision: int, recheck_in: float | None) -> None:
-        """Until anything under the cluster's prefix changes after `revision`."""
+        """Until anything under the cluster's prefix changes after `revision` — except
+        the event stream, which reports on rounds and must not cause them."""
         watch = self._store.watch(keys.cluster_prefix(self._cluster), start_revision=revision + 1)
+        ignored = keys.events_prefix(self._cluster)
+
+        async def first_change() -> None:
+            async for event in watch:
+                if not event.key.startswith(ignored):
+                    return
+
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(anext(watch), timeout=recheck_in)
+                await asyncio.wait_for(first_change(), timeout=recheck_in)
         finally:
             await watch.aclose()  # type: ignore[attr-defined]
         await asyncio.sleep(DEBOUNCE_S)

@@ -19,7 +19,7 @@ import structlog
 from reconciler import keys
 from reconciler.agent.records import FailcountRecord, Observed, OperationName
 from reconciler.snapshot import ObservedRole
-from reconciler.store.base import Compare, Put, Store
+from reconciler.store.base import Compare, Delete, Put, Store
 
 log = structlog.get_logger(__name__)
 
@@ -84,10 +84,11 @@ class LocalState:
         self.changed.set()
         return True
 
-    async def report(self, resource: str) -> None:
-        """Write the resource's state if it changed since the last write."""
+    async def report(self, resource: str, *, force: bool = False) -> None:
+        """Write the resource's state if it changed since the last write (or `force`:
+        a cleanup must see a record newer than itself even when nothing changed)."""
         record = self._record(resource)
-        if self._changed(resource, record):
+        if self._changed(resource, record) or force:
             await self._store.put(
                 keys.observed(self._cluster, self._node, resource), record.to_json()
             )
@@ -118,6 +119,22 @@ class LocalState:
         log.warning(
             "resource.failed", node=self._node, resource=resource, op=operation, count=record.count
         )
+
+    async def forget_failures(self, resource: str, *, before: int) -> None:
+        """Delete this node's failcounts of `resource` recorded before store revision
+        `before` (a cleanup), each only if unchanged since read; a newer failure stays."""
+        prefix = f"{keys.cluster_prefix(self._cluster)}failcounts/{self._node}/{resource}/"
+        found, _ = await self._store.range(prefix)
+        state = self.of(resource)
+        for kv in found:
+            if kv.mod_revision >= before:
+                continue
+            result = await self._store.txn(
+                [Compare.unchanged(kv.key, kv.mod_revision)], [Delete(kv.key)]
+            )
+            if result.succeeded:
+                state.failcounts.pop(kv.key[len(prefix) :], None)
+                log.info("resource.failures_forgotten", node=self._node, resource=resource)
 
     async def load_failcounts(self) -> None:
         """Failcounts outlive agent restarts (they expire by failureTimeout, or cleanup)."""

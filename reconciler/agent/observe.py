@@ -12,6 +12,10 @@ moments the leader saw nodes go, and returns the snapshot. The rules that keep
   have run is still counted as active there until it is fenced;
 - a declared node that never joined is offline and clean: hactl never started
   anything there.
+
+Operator intents (reconciler/intents.py) in force at `now` are applied here too: a
+node's standby/maintenance override, cluster maintenance, and resource intents as
+constraints.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from reconciler import intents as operator
 from reconciler import keys
 from reconciler.agent.membership import MemberInfo
 from reconciler.agent.records import (
@@ -29,6 +34,8 @@ from reconciler.agent.records import (
     Incarnation,
     Observed,
 )
+from reconciler.intent_terms import with_intents
+from reconciler.intents import BadIntent, Intent
 from reconciler.model.declared import DeclaredState
 from reconciler.snapshot import ClusterSnapshot, Failcount, NodeState, ResourceInstance
 
@@ -46,10 +53,21 @@ class RuntimeRecords:
     attributes: dict[str, dict[str, str | int | float | bool]] = field(default_factory=dict)
     shutdown: dict[str, str] = field(default_factory=dict)
     """Node → the incarnation that asked to shut down."""
+    intents: dict[str, Intent] = field(default_factory=dict)
+    """Operator intents by name (`standby/n1`, `ban/web/n2`, …)."""
 
     @classmethod
-    def decode(cls, cluster: str, values: Mapping[str, bytes]) -> RuntimeRecords:
-        """Sort every key under the cluster's prefix into records; others are ignored."""
+    def decode(
+        cls,
+        cluster: str,
+        values: Mapping[str, bytes],
+        *,
+        created: Mapping[str, int] | None = None,
+    ) -> RuntimeRecords:
+        """Sort every key under the cluster's prefix into records; others are ignored.
+
+        `created` gives keys' create revisions where known (an intent's is part of it).
+        An unreadable intent is left out: an operator's wish must never stop the leader."""
         records = cls()
         prefix = keys.cluster_prefix(cluster)
         for key, raw in values.items():
@@ -74,6 +92,13 @@ class RuntimeRecords:
                     records.shutdown[node] = raw.decode()
                 case ["attributes", node]:
                     records.attributes[node] = dict(json.loads(raw))
+                case ["intents", *name] if name:
+                    try:
+                        found = Intent.from_json(raw, revision=(created or {}).get(key, 0))
+                    except BadIntent:
+                        continue
+                    if found.name == "/".join(name):
+                        records.intents[found.name] = found
         return records
 
     def fenced_now(self, node: str) -> bool:
@@ -111,23 +136,41 @@ def build_snapshot(
     lost_at: Mapping[str, float],
     now: float,
 ) -> ClusterSnapshot:
-    """The scheduler's input; `lost_at` holds when the leader saw each lost node go."""
+    """The scheduler's input; `lost_at` holds when the leader saw each lost node go.
+
+    Resource intents in force (move, ban, restart) become constraints of the snapshot's
+    declared state (reconciler/intent_terms.py), so a saved input replays with them."""
     nodes: dict[str, NodeState] = {}
     instances: list[ResourceInstance] = []
+    overrides = operator.node_overrides(records.intents.values(), now)
     for name in sorted(declared.nodes):
         attributes = records.attributes.get(name, {})
+        override = overrides.get(name, operator.NodeOverride())
         if records.online(name):
             leaving = records.shutdown_requested(name)
             nodes[name] = NodeState(
-                online=True, attributes=attributes, standby=True if leaving else None
+                online=True,
+                attributes=attributes,
+                standby=True if leaving else override.standby,
+                maintenance=override.maintenance,
             )
             believed = records.observed.get(name, {})
         elif records.known_down(name):
-            nodes[name] = NodeState(online=False, attributes=attributes)
+            nodes[name] = NodeState(
+                online=False,
+                attributes=attributes,
+                standby=override.standby,
+                maintenance=override.maintenance,
+            )
             believed = {}
         else:
             nodes[name] = NodeState(
-                online=False, unclean=True, attributes=attributes, lost_at=lost_at.get(name)
+                online=False,
+                unclean=True,
+                attributes=attributes,
+                lost_at=lost_at.get(name),
+                standby=override.standby,
+                maintenance=override.maintenance,
             )
             believed = records.observed.get(name, {})
         for resource, seen in sorted(believed.items()):
@@ -145,9 +188,10 @@ def build_snapshot(
         if node in declared.nodes and record.count > 0
     ]
     return ClusterSnapshot(
-        declared=declared,
+        declared=with_intents(declared, records.intents.values(), now),
         nodes=nodes,
         resources=tuple(instances),
         failcounts=tuple(failcounts),
+        maintenance=operator.cluster_maintenance(records.intents.values(), now),
         observed_at=now,
     )

@@ -10,7 +10,6 @@ the pending announcement passed the claim check in the store (local.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -21,6 +20,9 @@ from reconciler.agent.claims import Claim
 from reconciler.agent.decisions import Decision, Step
 from reconciler.agent.election import current_leader
 from reconciler.agent.local import LocalState
+from reconciler.agent.records import Observed
+from reconciler.errors import HactlError
+from reconciler.events import EventLog
 from reconciler.model.declared import DeclaredState
 from reconciler.model.kinds import Resource
 from reconciler.ocf.environment import CloneInfo, RunContext
@@ -29,6 +31,7 @@ from reconciler.store.base import Compare, Store, StoreError, StoreUnavailable
 log = structlog.get_logger(__name__)
 
 PROBE_CONCURRENCY = 16
+PASS_RETRY_S = 0.1
 ACTION_CONCURRENCY = 16
 """Agent processes one node runs at once (Pacemaker's node-action-limit): a large
 apply queues its starts here instead of forking hundreds of processes at once."""
@@ -56,6 +59,9 @@ class NodeReconciler:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._monitors: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(ACTION_CONCURRENCY)
+        self.events = EventLog(store, cluster=cluster, writer=f"{node}/node")
+        self.offline = False
+        """Set when the store is lost: act (stop) without reporting."""
 
     # --- declared state --------------------------------------------------------------
 
@@ -116,13 +122,17 @@ class NodeReconciler:
         """Act on decisions until told to stop (the caller cancels this task)."""
         key = keys.decisions(self._cluster, self._node)
         while not self._stopping():
-            revision = await self._store.revision()
-            await self.pass_once()
-            watch = self._store.watch(key, start_revision=revision + 1)
             try:
-                await anext(watch)
-            finally:
-                await watch.aclose()  # type: ignore[attr-defined]
+                revision = await self._store.revision()
+                await self.pass_once()
+                watch = self._store.watch(key, start_revision=revision + 1)
+                try:
+                    await anext(watch)
+                finally:
+                    await watch.aclose()  # type: ignore[attr-defined]
+            except HactlError as exc:  # the store hiccuped: the next pass reads afresh
+                log.warning("node.pass_failed", node=self._node, error=str(exc))
+                await asyncio.sleep(PASS_RETRY_S)
 
     async def pass_once(self) -> None:
         kv = await self._store.get(keys.decisions(self._cluster, self._node))
@@ -146,6 +156,9 @@ class NodeReconciler:
         resource = self._resource(step.resource)
         if resource is None:
             log.error("node.unknown_resource", node=self._node, resource=step.resource)
+            return
+        if step.op == "cleanup":
+            await self.cleanup(resource)
             return
         guards = [
             Compare(keys.leader(self._cluster), "create", "==", token),
@@ -179,9 +192,11 @@ class NodeReconciler:
         state.role, state.rc, state.pending = outcome.role, outcome.rc, None
         state.failed = op if outcome.failed else None  # type: ignore[assignment]
         try:
-            if outcome.failed:
+            # Once the store is gone, reporting could only eat the fail-fast budget.
+            if outcome.failed and not self.offline:
                 await self.local.count_failure(name, op)  # type: ignore[arg-type]
-            await self.local.report(name)
+            if not self.offline:
+                await self.local.report(name)
         except (StoreError, StoreUnavailable) as exc:
             # Acting goes on without the store (fail-fast stops); the leader fences
             # a node whose reports stopped, so a missed report is never trusted.
@@ -196,7 +211,66 @@ class NodeReconciler:
         )
         if not outcome.failed and state.role != "Stopped":
             self._start_monitor(name)
+        if not (self.offline or self._stopping()):
+            verdict = f"failed: {outcome.reason}" if outcome.failed else "ok"
+            await self.events.emit(
+                f"action.{op}",
+                f"{op} {name} on {self._node}: {verdict}",
+                node=self._node,
+                resource=name,
+                ok=not outcome.failed,
+                rc=outcome.rc,
+            )
         return not outcome.failed
+
+    # --- cleanup ---------------------------------------------------------------------
+
+    async def cleanup(self, resource: Resource) -> None:
+        """Forget this node's failures of `resource` recorded before the cleanup intent
+        (reconciler/agent/intent_work.py), and probe it again if it was left failed: a
+        failure means "state unknown", and only the agent can say what is true now."""
+        name = resource.metadata.name
+        revision = await self._cleanup_revision(name)
+        if not revision:
+            return
+        await self.local.forget_failures(name, before=revision)
+        kv = await self._store.get(keys.observed(self._cluster, self._node, name))
+        if kv is None or kv.mod_revision >= revision or Observed.from_json(kv.value).failed is None:
+            return
+        self._stop_monitor(name)
+        async with self._slots:
+            result = await actions.run(
+                resource,
+                "monitor",
+                context=self._context,
+                timeout=actions.op_timeout(resource, "monitor"),
+                clone=self._clone(resource),
+            )
+        outcome = actions.after_monitor(result, promotable=self._promotable(resource), probe=True)
+        state = self.local.of(name)
+        state.role, state.rc = outcome.role, outcome.rc
+        state.failed = "monitor" if outcome.failed else None
+        if outcome.failed:
+            await self.local.count_failure(name, "monitor")
+        await self.local.report(name, force=True)
+        log.info("node.cleaned_up", node=self._node, resource=name, found=outcome.role)
+        await self.events.emit(
+            "resource.probed",
+            f"cleanup of {name} on {self._node}: probed again, found {outcome.role}",
+            node=self._node,
+            resource=name,
+            ok=not outcome.failed,
+        )
+        if state.possibly_active and not outcome.failed:
+            self._start_monitor(name)
+
+    async def _cleanup_revision(self, name: str) -> int:
+        """The newest create revision of the cleanup intents naming `name` here (0: none)."""
+        found = [
+            await self._store.get(keys.intent(self._cluster, f"cleanup/{name}")),
+            await self._store.get(keys.intent(self._cluster, f"cleanup/{name}/{self._node}")),
+        ]
+        return max((kv.create_revision for kv in found if kv is not None), default=0)
 
     # --- monitors --------------------------------------------------------------------
 
@@ -248,6 +322,15 @@ class NodeReconciler:
                 found=outcome.role,
                 reason=outcome.reason,
             )
+            await self.events.emit(
+                "monitor.failed",
+                f"monitor of {name} on {self._node}: expected {expected}, found "
+                f"{outcome.role} ({outcome.reason})",
+                node=self._node,
+                resource=name,
+                ok=False,
+                rc=outcome.rc,
+            )
             return
 
     async def stop_everything(self) -> bool:
@@ -257,7 +340,8 @@ class NodeReconciler:
         leader. Group members stop in reverse order; everything else at once."""
         for task in [*self._running.values(), *self._monitors.values()]:
             task.cancel()
-        await self.refresh_declared_quietly()
+        # The declared state already known is enough to stop in order: asking the
+        # store (likely unreachable now) could eat the budget this runs against.
         active = set(self.local.active())
         ordered: list[list[str]] = []
         in_groups: set[str] = set()
@@ -276,7 +360,3 @@ class NodeReconciler:
 
         results = await asyncio.gather(*(stop_chain(c) for c in [*ordered, *loose]))
         return all(results)
-
-    async def refresh_declared_quietly(self) -> None:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.refresh_declared(), timeout=1.0)

@@ -215,7 +215,8 @@ class _Fencing:
             "duration": round(attempt.duration, 3),
         }
         if attempt.succeeded:
-            log.info("fence.attempt_succeeded", **fields)
+            # What the driver says it did is the evidence behind a fencing record.
+            log.info("fence.attempt_succeeded", **fields, stdout=attempt.stdout[-500:])
         else:
             log.warning(
                 "fence.attempt_failed",

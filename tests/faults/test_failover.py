@@ -24,7 +24,7 @@ from reconciler.store.url import open_store
 from tests.etcd_cluster import EtcdCluster, require_etcd
 from tests.harness import AgentCluster
 from tests.waiting import wait_until
-from tests.witness import intervals, overlaps, serving_since
+from tests.witness import intervals, lines, overlaps, serving_since
 
 WITNESS = Path(__file__).resolve().parent.parent / "witness_daemon.py"
 
@@ -232,6 +232,30 @@ class TestStoreFaults:
             running.signal("n1", signal.SIGKILL)
             members.kill(leader)
             assert_safe_takeover(running, "n1")
+        finally:
+            if running is not None:
+                running.stop_all()
+            members.stop()
+
+
+class TestFailFast:
+    """Agents that lose the store stop their resources before their leases could expire."""
+
+    def test_store_lost_stops_everything_and_exits_3(self, tmp_path: Path) -> None:
+        require_etcd()
+        members = EtcdCluster(tmp_path / "etcd", size=1)
+        members.start()
+        running = None
+        try:
+            running = start_cluster(tmp_path, members.url())
+            members.kill("m0")
+            lost_at = time.monotonic_ns()
+            codes = {node: running.wait_exit(node, within=15) for node in ("n1", "n2", "n3")}
+            assert codes == {"n1": 3, "n2": 3, "n3": 3}
+            assert running.running_on("data") == []
+            last_answer = max(at for _, at, _ in lines(tmp_path / "witness.log"))
+            # stopped within the lease budget: deadtime 1s minus the margin
+            assert (last_answer - lost_at) / 1e9 < 1.0
         finally:
             if running is not None:
                 running.stop_all()
