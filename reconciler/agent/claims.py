@@ -15,7 +15,7 @@ the failover this makes safe. Pure: the leader supplies what it read.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from reconciler import keys
@@ -99,6 +99,26 @@ def _release_evidence(
     return (Compare.unchanged(key, kv.mod_revision),)
 
 
+def _moved(
+    holders: Sequence[str],
+    wanted: Sequence[str],
+    room: int,
+    release: Callable[[str], tuple[Compare, ...] | None],
+    compares: list[Compare],
+) -> list[str]:
+    """Holders that are wanted or cannot be proven idle stay (the proof joins `compares`
+    for those that go); wanted nodes join while there is room."""
+    kept = []
+    for node in holders:
+        evidence = None if node in wanted else release(node)
+        if evidence is None:
+            kept.append(node)
+        else:
+            compares.extend(evidence)
+    kept += [n for n in wanted if n not in kept][: max(0, room - len(kept))]
+    return kept
+
+
 def plan_claims(
     *,
     cluster: str,
@@ -118,38 +138,28 @@ def plan_claims(
         current, revision = claims.get(resource, (Claim(), 0))
         room = limits(declared, resource) if resource in declared.resources else Limits(0, 0)
         compares: list[Compare] = [Compare.unchanged(keys.claim(cluster, resource), revision)]
-        wanted = list(targets.get(resource, ()))
-        active = []
-        for node in current.active:
-            if node in wanted:
-                active.append(node)
-                continue
-            proof = _release_evidence(
-                cluster, records, evidence, resource=resource, node=node, promoted_only=False
+
+        def proof(
+            node: str, *, promoted_only: bool, name: str = resource
+        ) -> tuple[Compare, ...] | None:
+            return _release_evidence(
+                cluster, records, evidence, resource=name, node=node, promoted_only=promoted_only
             )
-            if proof is None:
-                active.append(node)
-            else:
-                compares.extend(proof)
-        for node in wanted:
-            if node not in active and len(active) < room.active:
-                active.append(node)
-        wanted_promoted = [n for n in promote_targets.get(resource, ()) if n in active]
-        promoted = []
-        for node in current.promoted:
-            if node in wanted_promoted and node in active:
-                promoted.append(node)
-                continue
-            proof = _release_evidence(
-                cluster, records, evidence, resource=resource, node=node, promoted_only=True
-            )
-            if proof is None:
-                promoted.append(node)
-            else:
-                compares.extend(proof)
-        for node in wanted_promoted:
-            if node not in promoted and len(promoted) < room.promoted:
-                promoted.append(node)
+
+        active = _moved(
+            current.active,
+            list(targets.get(resource, ())),
+            room.active,
+            lambda node: proof(node, promoted_only=False),
+            compares,
+        )
+        promoted = _moved(
+            current.promoted,
+            [n for n in promote_targets.get(resource, ()) if n in active],
+            room.promoted,
+            lambda node: proof(node, promoted_only=True),
+            compares,
+        )
         new = Claim(tuple(active), tuple(promoted))
         if new != current:
             changes.append(ClaimChange(resource, new, tuple(dict.fromkeys(compares))))
