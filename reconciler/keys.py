@@ -125,6 +125,31 @@ def inputs(cluster: str, sequence: int) -> str:
     return f"{inputs_prefix(cluster)}{sequence:012d}"
 
 
+def intents_prefix(cluster: str) -> str:
+    """Operator intents (standby, maintenance, move, ban, …): records of their own that an
+    apply never touches (see reconciler/intents.py)."""
+    return cluster_prefix(cluster) + "intents/"
+
+
+def intent(cluster: str, name: str) -> str:
+    """One intent; `name` is `Intent.name` (e.g. `standby/n1`, `ban/web/n2`)."""
+    return intents_prefix(cluster) + name
+
+
+def events_prefix(cluster: str) -> str:
+    """The event stream: one ring of slots per writer (see reconciler/events.py)."""
+    return cluster_prefix(cluster) + "events/"
+
+
+def event_ring(cluster: str, writer: str) -> str:
+    """One writer's ring; `writer` is `<node>/node`, `<node>/leader` or `operator`."""
+    return f"{events_prefix(cluster)}{writer}/"
+
+
+def event(cluster: str, writer: str, slot: int) -> str:
+    return f"{event_ring(cluster, writer)}{slot:06d}"
+
+
 RUNTIME_PREFIXES = (
     "members/",
     "incarnations/",
@@ -136,6 +161,7 @@ RUNTIME_PREFIXES = (
     "attributes/",
     "claims/",
     "decisions/",
+    "intents/",
 )
 """What the leader reads each round (declared state comes through the generation)."""
 

@@ -3,19 +3,34 @@ from declared state and the runtime records."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from reconciler import intents as operator
 from reconciler.agent.decisions import Decision
 from reconciler.agent.observe import RuntimeRecords
 from reconciler.model.declared import DeclaredState
 
 
-def node_state(declared: DeclaredState, records: RuntimeRecords, node: str) -> str:
+def node_state(
+    declared: DeclaredState, records: RuntimeRecords, node: str, *, now: float | None = None
+) -> str:
+    """online, standby, maintenance, offline, unclean or fenced: declared standby and
+    maintenance with the operator's run-time overrides (intents) applied."""
     spec = declared.nodes[node].spec if node in declared.nodes else None
+    override = operator.node_overrides(
+        records.intents.values(), time.time() if now is None else now
+    ).get(node, operator.NodeOverride())
     if records.online(node):
-        if spec is not None and spec.maintenance:
+        maintenance = spec is not None and spec.maintenance
+        standby = spec is not None and spec.standby
+        if override.maintenance is not None:
+            maintenance = override.maintenance
+        if override.standby is not None:
+            standby = override.standby
+        if maintenance:
             return "maintenance"
-        if (spec is not None and spec.standby) or records.shutdown_requested(node):
+        if standby or records.shutdown_requested(node):
             return "standby"
         return "online"
     if records.fenced_now(node):
@@ -29,10 +44,14 @@ def status_view(
     *,
     leader: str | None,
     decisions: dict[str, Decision],
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """SPEC §3's `hactl status -o json` shape, with a few more keys."""
+    """SPEC §3's `hactl status -o json` shape, with a few more keys: `maintenance` (the
+    whole cluster) and `intents` (the operator intents in force)."""
+    now = time.time() if now is None else now
     nodes = {
-        name: {"state": node_state(declared, records, name)} for name in sorted(declared.nodes)
+        name: {"state": node_state(declared, records, name, now=now)}
+        for name in sorted(declared.nodes)
     }
     resources: dict[str, Any] = {}
     for name in sorted(declared.resources):
@@ -69,4 +88,12 @@ def status_view(
         for node, decision in sorted(decisions.items())
         for step in decision.steps
     ]
-    return {"leader": leader, "nodes": nodes, "resources": resources, "pending": pending}
+    in_force = operator.active(records.intents.values(), now)
+    return {
+        "leader": leader,
+        "maintenance": operator.cluster_maintenance(in_force, now),
+        "nodes": nodes,
+        "resources": resources,
+        "pending": pending,
+        "intents": [intent.as_dict() for intent in in_force],
+    }

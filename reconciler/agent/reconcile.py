@@ -17,6 +17,7 @@ import structlog
 from reconciler import declared_store, keys
 from reconciler.agent import actions
 from reconciler.agent.claims import Claim
+from reconciler.agent.connectivity import ConnectivityMonitor
 from reconciler.agent.decisions import Decision, Step
 from reconciler.agent.election import current_leader
 from reconciler.agent.local import LocalState
@@ -60,6 +61,9 @@ class NodeReconciler:
         self._monitors: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(ACTION_CONCURRENCY)
         self.events = EventLog(store, cluster=cluster, writer=f"{node}/node")
+        self._connectivity = ConnectivityMonitor(
+            store, cluster=cluster, node=node, declared=self._declared_now, events=self.events
+        )
         self.offline = False
         """Set when the store is lost: act (stop) without reporting."""
 
@@ -119,7 +123,20 @@ class NodeReconciler:
     # --- the loop --------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Act on decisions until told to stop (the caller cancels this task)."""
+        """Act on decisions until told to stop (the caller cancels this task); the
+        node's connectivity checks run alongside, for as long as this does."""
+        checks = asyncio.create_task(self._connectivity.run(), name="connectivity")
+        try:
+            await self._act_on_decisions()
+        finally:
+            checks.cancel()
+            await asyncio.gather(checks, return_exceptions=True)
+
+    async def _declared_now(self) -> DeclaredState:
+        await self.refresh_declared()
+        return self.declared
+
+    async def _act_on_decisions(self) -> None:
         key = keys.decisions(self._cluster, self._node)
         while not self._stopping():
             try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,8 +18,12 @@ from reconciler.cli.context import (
     open_cli_store,
     run,
 )
+from reconciler.cli.intents_view import intents_about, note_intents, show_intents
 from reconciler.cli.output import print_json, print_problems, print_table, print_yaml
+from reconciler.cli.waiting import converged, parse_timeout, wait_and_report, wait_options
 from reconciler.errors import UsageError
+from reconciler.intent_store import read_intents
+from reconciler.intents import Intent, active
 from reconciler.loader import LintContext, ManifestError, check_state, load_report
 from reconciler.model.declared import DeclaredState, to_manifest
 from reconciler.model.kinds import KINDS
@@ -103,10 +108,17 @@ def validate(paths: tuple[str, ...]) -> None:
 @click.option("--prune", is_flag=True, help="Delete declared objects that are not in the files.")
 @click.option("--confirm", is_flag=True, help=f"Allow pruning more than {PRUNE_SHARE_LIMIT:.0%}.")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@wait_options
 @command_options
 @handle_errors
-def apply(paths: tuple[str, ...], prune: bool, confirm: bool, dry_run: bool) -> None:
-    """Make the manifests the cluster's declared state, in one atomic transaction."""
+def apply(
+    paths: tuple[str, ...], prune: bool, confirm: bool, dry_run: bool, wait: bool, timeout: str
+) -> None:
+    """Make the manifests the cluster's declared state, in one atomic transaction.
+
+    With --wait, then block until the cluster has converged on it (exit 1 on timeout
+    or when a resource failed)."""
+    seconds = parse_timeout(timeout)
     desired = _load(paths)
     ctx = cli_context()
 
@@ -133,6 +145,8 @@ def apply(paths: tuple[str, ...], prune: bool, confirm: bool, dry_run: bool) -> 
         body["generation"] = result.generation.number if result.generation else result.previous
         body["dryRun"] = dry_run
         print_json(body)
+        if wait and not dry_run:
+            _wait_converged(seconds)
         return
     _print_changes(result.changes, dry_run=dry_run)
     if result.generation is not None:
@@ -143,6 +157,18 @@ def apply(paths: tuple[str, ...], prune: bool, confirm: bool, dry_run: bool) -> 
         click.echo(f"generation {result.generation.number} applied{where}")
     elif not dry_run:
         click.echo(f"no changes; generation {result.previous} is current")
+    if wait and not dry_run:
+        _wait_converged(seconds)
+
+
+def _wait_converged(seconds: float) -> None:
+    cluster = cli_context().cluster
+
+    async def go() -> None:
+        async with open_cli_store() as store:
+            await wait_and_report(store, cluster, converged, within=seconds)
+
+    run(go())
 
 
 def _check_prune_share(
@@ -171,12 +197,15 @@ def diff(paths: tuple[str, ...], prune: bool) -> None:
     desired = _load(paths, show_warnings=False)
     ctx = cli_context()
 
-    async def go() -> DeclaredState:
+    async def go() -> tuple[DeclaredState, dict[str, Intent]]:
         async with open_cli_store() as store:
-            return await declared_store.read_declared(store, ctx.cluster)
+            declared = await declared_store.read_declared(store, ctx.cluster)
+            return declared, await read_intents(store, ctx.cluster)
 
-    text = unified_diff(run(go()), desired, prune=prune)
+    current, intents = run(go())
+    text = unified_diff(current, desired, prune=prune)
     click.echo(text, nl=False)
+    note_intents(intents.values())
     sys.exit(1 if text else 0)
 
 
@@ -186,15 +215,21 @@ def diff(paths: tuple[str, ...], prune: bool) -> None:
 @command_options
 @handle_errors
 def get(kind: str, name: str | None) -> None:
-    """Show declared objects of a kind (all, or one by name)."""
+    """Show declared objects of a kind (all, or one by name); `get intents` shows the
+    operator intents (standby, maintenance, move, ban, …) kept beside the manifests."""
+    if kind.lower() in ("intent", "intents"):
+        show_intents(name)
+        return
     wanted = _kind_of(kind)
     ctx = cli_context()
 
-    async def go() -> DeclaredState:
+    async def go() -> tuple[DeclaredState, dict[str, Intent]]:
         async with open_cli_store() as store:
-            return await declared_store.read_declared(store, ctx.cluster)
+            declared = await declared_store.read_declared(store, ctx.cluster)
+            return declared, await read_intents(store, ctx.cluster)
 
-    state = run(go())
+    state, intents = run(go())
+    in_force = active(intents.values(), time.time())
     docs = [d for d in state if d.kind == wanted and (name is None or d.metadata.name == name)]
     if name is not None and not docs:
         raise UsageError(f"{wanted}/{name} is not declared")
@@ -207,8 +242,12 @@ def get(kind: str, name: str | None) -> None:
         rows = []
         for doc in docs:
             source = state.source_of(doc.kind, doc.metadata.name)
-            rows.append((doc.metadata.name, str(source) if source else ""))
-        print_table(["NAME", "SOURCE"], rows)
+            about = intents_about(in_force, doc.kind, doc.metadata.name)
+            rows.append((doc.metadata.name, str(source) if source else "", about))
+        if any(row[2] for row in rows):
+            print_table(["NAME", "SOURCE", "INTENTS"], rows)
+        else:
+            print_table(["NAME", "SOURCE"], [row[:2] for row in rows])
 
 
 @click.command()

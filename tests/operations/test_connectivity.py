@@ -1,0 +1,248 @@
+"""Connectivity checks: damping, probes, and three real agents in network namespaces
+whose links to the ping target the test cuts and mends."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler import keys
+from reconciler.agent import probes
+from reconciler.agent.connectivity import Damper, probe_targets
+from reconciler.model.kinds import Connectivity
+from reconciler.store.url import open_store
+from tests.harness import HACTL, AgentCluster
+from tests.operations import netns
+from tests.operations.conftest import WITNESS
+from tests.waiting import wait_until
+from tests.witness import overlaps, serving_since
+
+
+class TestDamper:
+    """A value is published once it has held for `dampen`; a blip is never published."""
+
+    def test_first_value_at_once(self) -> None:
+        assert Damper(5.0).observe(100, 0.0) == 100
+
+    def test_a_single_lost_probe_is_not_published(self) -> None:
+        damper = Damper(1.0)
+        damper.observe(100, 0.0)
+        assert damper.observe(0, 0.2) is None
+        assert damper.observe(100, 0.4) is None
+        assert damper.observe(0, 1.1) is None  # a new loss starts a new wait
+        assert damper.published == 100
+
+    def test_a_lasting_change_is_published_after_dampen(self) -> None:
+        damper = Damper(1.0)
+        damper.observe(100, 0.0)
+        assert [damper.observe(0, t) for t in (0.2, 0.4, 0.8, 1.19)] == [None] * 4
+        assert damper.observe(0, 1.2) == 0
+        assert damper.observe(0, 1.4) is None
+
+    def test_no_damping(self) -> None:
+        damper = Damper(0.0)
+        damper.observe(100, 0.0)
+        assert damper.observe(0, 0.1) == 0
+
+
+class TestProbes:
+    """TCP answers (accepted or refused) prove the path; ICMP where permitted."""
+
+    async def test_tcp_accepted_and_refused(self) -> None:
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+        try:
+            assert await probes.tcp_connect("127.0.0.1", port, within=1.0)
+        finally:
+            listener.close()
+        assert await probes.tcp_connect("127.0.0.1", port, within=1.0)  # refused: host up
+
+    async def test_icmp_to_loopback(self) -> None:
+        if not probes.icmp_permitted():
+            pytest.skip("ICMP sockets are not permitted for this user")
+        assert await probes.icmp_echo("127.0.0.1", within=1.0)
+
+    async def test_unprobable_target(self) -> None:
+        spec = Connectivity.model_validate({"targets": ["gateway.invalid"], "interval": "200ms"})
+        assert await probe_targets(spec, icmp=True) == (0, ["gateway.invalid"])
+
+    def test_echo_request_checksum(self) -> None:
+        packet = probes.echo_request(0x1234, 1)
+        assert probes._checksum(packet) == 0  # a valid checksum sums to zero
+
+
+# --- three agents in namespaces -------------------------------------------------------
+
+MANIFESTS = """\
+apiVersion: hactl/v1alpha1
+kind: Cluster
+metadata: {name: pingd}
+spec:
+  timing: {keepalive: 100ms, warntime: 300ms, deadtime: 1s, initdeadtime: 3s}
+  stonith: {enabled: true}
+  autoFailback: true
+  connectivity: {targets: [TARGET], interval: 200ms, attribute: pingd, multiplier: 100, dampen: 1s}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n1}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n2}
+---
+apiVersion: hactl/v1alpha1
+kind: Node
+metadata: {name: n3}
+---
+apiVersion: hactl/v1alpha1
+kind: FenceDevice
+metadata: {name: local}
+spec: {driver: fence_process, nodes: [n1, n2, n3]}
+---
+apiVersion: hactl/v1alpha1
+kind: Resource
+metadata: {name: service}
+spec:
+  agent: hactl:anything
+  params: {binfile: PYTHON, cmdline_options: "WITNESS WORK/witness.log"}
+  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
+---
+apiVersion: hactl/v1alpha1
+kind: Location
+metadata: {name: service-prefers-n1}
+spec: {resource: service, node: n1, score: 100}
+---
+apiVersion: hactl/v1alpha1
+kind: Location
+metadata: {name: service-needs-network}
+spec:
+  resource: service
+  rules: [{attribute: pingd, op: lt, value: "1", score: -INFINITY}]
+"""
+
+
+class NamespacedCluster(AgentCluster):
+    """Agents started inside their node's network namespace (same command otherwise)."""
+
+    def __init__(self, workdir: Path, *, store_url: str, network: netns.Network) -> None:
+        super().__init__(workdir, store_url=store_url)
+        self.network = network
+
+    def start(self, node: str) -> subprocess.Popen[bytes]:
+        log = self.workdir / f"{node}.log"
+        self.logs[node] = log
+        env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
+        command = [
+            *self.network.prefix(node),
+            *HACTL,
+            *("--store", self.store_url, "--cluster", self.cluster, "agent", "--node", node),
+            *("--rsctmp", str(self.rsctmp(node)), "--parent-pid", str(os.getpid())),
+        ]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command, stdout=out, stderr=out, env=env, start_new_session=True
+            )
+        self.processes[node] = process
+        return process
+
+
+def attributes(cluster: AgentCluster) -> dict[str, Any]:
+    async def read() -> dict[str, Any]:
+        store = open_store(cluster.store_url)
+        try:
+            found = {}
+            for node in ("n1", "n2", "n3"):
+                kv = await store.get(keys.attributes(cluster.cluster, node))
+                found[node] = json.loads(kv.value).get("pingd") if kv else None
+            return found
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def answering(cluster: AgentCluster) -> set[str]:
+    return serving_since(cluster.workdir / "witness.log", time.monotonic_ns() - 100_000_000)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[NamespacedCluster]:
+    reason = netns.unavailable()
+    if reason is not None:
+        pytest.skip(f"connectivity test needs network namespaces: {reason}")
+    text = (
+        MANIFESTS.replace("TARGET", netns.TARGET)
+        .replace("WORK", str(tmp_path))
+        .replace("PYTHON", sys.executable)
+        .replace("WITNESS", str(WITNESS))
+    )
+    with netns.private_network(["n1", "n2", "n3"]) as network:
+        running = NamespacedCluster(
+            tmp_path, store_url=f"sqlite://{tmp_path}/store.db", network=network
+        )
+        try:
+            running.apply(text)
+            for node in ("n1", "n2", "n3"):
+                running.start(node)
+            wait_until(lambda: answering(running) == {"n1"}, within=20, what="service on n1")
+            wait_until(
+                lambda: attributes(running) == {"n1": 100, "n2": 100, "n3": 100},
+                within=10,
+                what="every node reaching the target",
+            )
+            yield running
+        finally:
+            running.stop_all()
+
+
+def connectivity_events(cluster: AgentCluster, node: str) -> list[dict[str, Any]]:
+    lines = cluster.hactl("events", "-o", "json").stdout.splitlines()
+    found = [json.loads(line) for line in lines]
+    return [e for e in found if e["kind"] == "connectivity.changed" and e.get("node") == node]
+
+
+class TestCutLink:
+    """A node whose link is cut loses the service, gets it back when mended; no flapping."""
+
+    def test_move_away_and_back(self, cluster: NamespacedCluster) -> None:
+        cluster.network.cut("n1")
+        wait_until(lambda: attributes(cluster)["n1"] == 0, within=10, what="n1 pingd 0")
+        wait_until(
+            lambda: len(answering(cluster)) == 1 and "n1" not in answering(cluster),
+            within=15,
+            what="service moved off n1",
+        )
+        (target,) = answering(cluster)
+        before = len(connectivity_events(cluster, target))
+        stops_before = cluster.actions(target).count(("stop", "service"))
+
+        # One lost probe on the node that runs the service now: a blip shorter than
+        # dampen (1s) must neither be published nor move anything. The absence of a
+        # change can only be observed over a window: two dampen periods.
+        cluster.network.cut(target)
+        time.sleep(0.3)
+        cluster.network.mend(target)
+        time.sleep(2.0)
+        assert attributes(cluster)[target] == 100
+        assert len(connectivity_events(cluster, target)) == before
+        assert cluster.actions(target).count(("stop", "service")) == stops_before
+        assert answering(cluster) == {target}
+
+        cluster.network.mend("n1")
+        wait_until(lambda: attributes(cluster)["n1"] == 100, within=10, what="n1 pingd back")
+        wait_until(lambda: answering(cluster) == {"n1"}, within=15, what="service back on n1")
+        time.sleep(0.3)  # let the witness run on: a second copy would show up here
+        assert overlaps(cluster.workdir / "witness.log") == []
+        lost = [e for e in connectivity_events(cluster, "n1") if e["details"]["value"] == 0]
+        assert lost and lost[0]["ok"] is False
