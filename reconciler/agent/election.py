@@ -98,6 +98,14 @@ class Election:
 
     async def run(self) -> None:
         """Campaign whenever the leader key is free, until membership is lost."""
+        try:
+            await self._campaign()
+        finally:
+            if self.token is not None:  # leadership ends with the campaign, whatever ended it
+                self.token = None
+                self.changed.set()
+
+    async def _campaign(self) -> None:
         while not self._membership.lost.is_set() and not self.retired:
             try:
                 revision = await self._store.revision()
