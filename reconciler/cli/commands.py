@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli import agent_test, declare, demo, runtime
+from reconciler.cli import (
+    agent_test,
+    declare,
+    demo,
+    events_cmd,
+    operations,
+    resource_ops,
+    runtime,
+    simulate,
+    waiting,
+)
+from reconciler.cli.fence_cmd import fence_group
 from reconciler.cli.importer import import_group
 from reconciler.cli.store_cmd import store_group
 
@@ -16,4 +27,11 @@ ALL: list[click.Command] = [
     runtime.status,
     agent_test.agent_test,
     store_group,
+    simulate.simulate,
+    simulate.explain,
+    *operations.COMMANDS,
+    *resource_ops.COMMANDS,
+    waiting.wait,
+    events_cmd.events,
+    fence_group,
 ]
