@@ -15,6 +15,7 @@ from reconciler.cli import (
     simulate,
     waiting,
 )
+from reconciler.cli.export import export_group
 from reconciler.cli.fence_cmd import fence_group
 from reconciler.cli.importer import import_group
 from reconciler.cli.store_cmd import store_group
@@ -29,6 +30,7 @@ ALL: list[click.Command] = [
     store_group,
     simulate.simulate,
     simulate.explain,
+    export_group,
     *operations.COMMANDS,
     *resource_ops.COMMANDS,
     waiting.wait,

@@ -1,10 +1,11 @@
 """Choosing one node among the allowed ones, with Pacemaker's documented tie-breaking.
 
-Order of preference: the highest score; on a tie, the node with the fewest resources
-assigned so far in this run (spreading load); then the node the resource already runs
-on; then the node name. One departure from Pacemaker: a resource with stickiness wins
-ties for the node it runs on before load counts — a tie there means a saturated sum
-(INFINITY + stickiness = INFINITY) hid the stickiness, and moving it would be a flap.
+Order of preference: the highest score; on a tie at a positive score, the node the
+resource already runs on (Pacemaker: moving for balance alone is not worth a move);
+then the node with the fewest resources assigned so far in this run (spreading load);
+then the node the resource already runs on; then the node name. One departure from
+Pacemaker: a resource with stickiness also keeps its node on a tie at 0 or below — a
+tie there means a sum hid the stickiness, and moving it would be a flap.
 With `autoFailback: false` (heartbeat's auto_failback off) a resource that runs on an
 allowed node stays there before scores are even compared.
 
@@ -67,7 +68,8 @@ def _key(
     c: Candidate, *, load: Mapping[str, int], current: Collection[str], sticky: bool
 ) -> tuple[int, int, int, int, str]:
     here = 0 if c.node in current else 1
-    return (-c.score, here if sticky else 1, load.get(c.node, 0), here, c.node)
+    keeps = sticky or c.score > 0  # Pacemaker: a positive tie keeps the current node
+    return (-c.score, here if keeps else 1, load.get(c.node, 0), here, c.node)
 
 
 def _why(
@@ -81,8 +83,11 @@ def _why(
         runner_up = f"{second.node} {score_text(second.score)}"
         return f"highest score {score_text(best.score)} (next: {runner_up})"
     tie = f"tie at {score_text(best.score)} with {second.node}"
-    if sticky and (best.node in current) != (second.node in current):
-        return f"{tie}, broken by stickiness (running here already)"
+    if (best.node in current) != (second.node in current):
+        if sticky:
+            return f"{tie}, broken by stickiness (running here already)"
+        if best.score > 0:
+            return f"{tie}, broken by running here already (a positive tie keeps the node)"
     if load.get(best.node, 0) != load.get(second.node, 0):
         return f"{tie}, broken by fewest resources assigned"
     if (best.node in current) != (second.node in current):

@@ -37,9 +37,13 @@ def place_instances(
     running: Mapping[str, int],
     load: Mapping[str, int],
     stay: bool,
-    sticky: bool,
 ) -> list[str]:
-    """Choose the nodes of up to `limit` instances; `fixed` instances (blocked) count first."""
+    """Choose the nodes of up to `limit` instances; `fixed` instances (blocked) count first.
+
+    A running instance keeps its node on a tie, before load counts, whatever the
+    stickiness: Pacemaker assigns running instances to their nodes first, so equal nodes
+    never trade instances for balance.
+    """
     chosen: Counter[str] = Counter(fixed)
     scores = {node: sheet.total(node) for node in allowed}
     eligible = [node for node in allowed if scores[node] >= 0]
@@ -54,9 +58,8 @@ def place_instances(
                 chosen[n],
                 0 if stay and running.get(n, 0) > chosen[n] else 1,
                 -scores[n],
-                0 if sticky and running.get(n, 0) > chosen[n] else 1,
-                load.get(n, 0) + chosen[n],
                 0 if running.get(n, 0) > chosen[n] else 1,
+                load.get(n, 0) + chosen[n],
                 n,
             ),
         )
@@ -140,7 +143,6 @@ def place_clone(placer: Placer, name: str) -> None:
             running=running,
             load=placer.load.count,
             stay=placer.stay,
-            sticky=placer.sticky((name,)),
         )
         decision = (
             f"{len(nodes)} instance(s) on {', '.join(nodes)}"
@@ -183,6 +185,11 @@ def _promote(
         for o in placer.base.instances(name)
         if o.role == "Promoted" and o.state in ("healthy", "failed")
     )
+    if not placer.inputs.quorum.may_start:
+        # A promotion, like a start, needs quorum: the other partition may promote too
+        # (two primaries). What is promoted stays so while it may; nothing else is.
+        kept = [n for n in promoted_now if n in nodes and promotion.total(n) >= 0]
+        return sorted({*fixed, *kept}), "no quorum: nothing new is promoted"
     return choose_promoted(
         spec,
         nodes=[n for n in nodes if n in placer.available_set or n in fixed],

@@ -79,15 +79,18 @@ def scaled(value: int, score: int) -> int:
 
     Preferences and bans pass through scaled by score/INFINITY: all of them for a
     mandatory colocation, ±score for an infinite one under an advisory colocation.
+    As in Pacemaker, the result is rounded and a non-zero value never scales to 0 (at
+    least ±1): a running dependent's stickiness still decides a tie for its primary.
     """
-    if score <= 0:
+    if score <= 0 or value == 0:
         return 0
     value = max(-INFINITY, min(INFINITY, value))
     if score >= INFINITY:
         return value
     if abs(value) >= INFINITY:
         return score if value > 0 else -score
-    return int(value * score / INFINITY)
+    magnitude = max(1, (abs(value) * score * 2 + INFINITY) // (2 * INFINITY))
+    return magnitude if value > 0 else -magnitude
 
 
 def merged_terms(colocation: Colocation, preference: Preference) -> list[Term]:

@@ -10,7 +10,7 @@ depended on what it stopped. It only ever removes placements, so it ends.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import replace
 
 from reconciler.model.kinds import Colocation
@@ -82,12 +82,17 @@ def _fix_clone(placer: Placer, name: str) -> list[str]:
     nodes = placer.clone_nodes.get(name, [])
     if not nodes:
         return []
-    keep = list(nodes)
+    # A blocked instance (state unknown, cannot be stopped) stays where it is, as a
+    # pinned primitive does: only the other instances can be stopped here.
+    blocked = Counter(o.node for o in placer.base.instances(name) if o.state == "blocked")
+    pinned = Counter(nodes) & blocked
+    keep = list((Counter(nodes) - pinned).elements())
     for colocation in placer.inputs.colocations_of_dependent.get(name, ()):
         keep = [n for n in keep if not _breaks(placer, colocation, nodes=frozenset((n,)))]
     for order in placer.mandatory_orders_on(name):
         if not placer.runnable(order.spec.first, order.spec.first_action):
             keep = []
+    keep = sorted([*pinned.elements(), *keep])
     if keep == nodes:
         return []
     placer.clone_nodes[name] = keep

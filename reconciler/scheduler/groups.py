@@ -1,8 +1,9 @@
 """Groups: members on one node, each colocated with and started after the one before it.
 
 A group's node is chosen for as much of the group as possible: on each node the
-group's *depth* is how many leading members can run there (a member can when it is not
-held stopped and its own score plus the group's is not negative). The deepest node
+group's *depth* is how many leading members can run there (a member can when it is
+not held stopped and its own score is not negative; for the first member, its own
+score plus the group's). The deepest node
 wins, then the highest summed score, then the usual tie-breaking. Members past the
 depth stop, as Pacemaker stops every member after one that cannot run.
 
@@ -43,11 +44,22 @@ def depth_at(
         if not can_run:
             break
         own = sheet.total(node)
-        if combine((group_score, own)) < 0:
+        if member_score(group_score, own, first=depth == 0) < 0:
             break
         depth += 1
         scores.append(own)
     return depth, combine(scores)
+
+
+def member_score(group_score: int, own: int, *, first: bool) -> int:
+    """What decides whether a member may run on a node.
+
+    The group's own terms (its locations, colocations) decide where the group goes,
+    through its first member; a later member follows it unless its own terms forbid
+    the node. As in Pacemaker: a group's mild dislike of the node it runs on never
+    strands the members that are not running yet.
+    """
+    return combine((group_score, own)) if first else own
 
 
 def depth_elsewhere(
@@ -94,32 +106,41 @@ def place_group(placer: Placer, unit: Unit) -> None:
         node = choice.node if choice else None
         why = f"runs on {choice.node}: {choice.why}" if choice else "cannot run: no allowed node"
 
+    held = _held_by_later(placer, unit, pins)
     placed: list[str] = []
     broken_by: str | None = None
     for member, sheet, blocker in zip(unit.members, members, blockers, strict=True):
         pin = pins[member]
-        if pin is not None:
-            placer.assign(member, pin[0])
-            placer.pinned[member] = pin[2]
+        where = pin[:2] if pin is not None else held.get(member)
+        if where is not None:
+            at, why = where
+            placer.assign(member, at)
             placer.explain(
                 member,
                 "member",
                 terms=[*group.terms, *sheet.terms],
-                nodes=(pin[0],),
-                decision=f"left alone on {pin[0]}: {pin[1]}",
+                nodes=(at,),
+                decision=f"left alone on {at}: {why}",
                 group=unit.name,
             )
             placed.append(member)
+            if pin is not None:
+                placer.pinned[member] = pin[2]
+                if pin[2]:  # its state is unknown: the members after it cannot start (order7)
+                    broken_by = broken_by or f"{member} before it in group {unit.name} is blocked"
             continue
+        first = not placed
         reason = broken_by or _member_refusal(
-            placer, node, group=group, sheet=sheet, blocker=blocker
+            placer, node, group=group, sheet=sheet, blocker=blocker, first=first
         )
+        # The group's terms are the first member's: later members follow it.
+        terms = [*group.terms, *sheet.terms] if first else list(sheet.terms)
         if reason is None and node is not None:
             placer.assign(member, node)
             placer.explain(
                 member,
                 "member",
-                terms=[*group.terms, *sheet.terms],
+                terms=terms,
                 nodes=(node,),
                 decision=f"runs on {node} with group {unit.name}",
                 group=unit.name,
@@ -130,7 +151,7 @@ def place_group(placer: Placer, unit: Unit) -> None:
         placer.explain(
             member,
             "member",
-            terms=[*group.terms, *sheet.terms],
+            terms=terms,
             nodes=(),
             decision=f"cannot run: {reason}",
             group=unit.name,
@@ -145,8 +166,36 @@ def place_group(placer: Placer, unit: Unit) -> None:
     placer.explain(unit.name, "group", terms=labelled, nodes=nodes, decision=why, notes=notes)
 
 
+def _held_by_later(
+    placer: Placer, unit: Unit, pins: dict[str, tuple[str, str, bool] | None]
+) -> dict[str, tuple[str, str]]:
+    """Members that cannot stop where they run: a member after them is blocked there by a
+    failure, and a group stops in reverse order (each member after the ones behind it).
+    Members held by a later member's symmetrical Mandatory order (placer.hold) too."""
+    held: dict[str, tuple[str, str]] = {}
+    for index in range(len(unit.members) - 1, -1, -1):
+        later = unit.members[index]
+        pin = pins[later]
+        if pin is None or not pin[2]:
+            continue
+        for member in unit.members[:index]:
+            if pins[member] is None and pin[0] in placer.base.managed_nodes(member):
+                held.setdefault(member, (pin[0], f"{later} after it is blocked there"))
+    for member in unit.members:
+        hold = placer.hold(member) if pins[member] is None else None
+        if hold is not None:
+            held.setdefault(member, hold)
+    return held
+
+
 def _member_refusal(
-    placer: Placer, node: str | None, *, group: Sheet, sheet: Sheet, blocker: str | None
+    placer: Placer,
+    node: str | None,
+    *,
+    group: Sheet,
+    sheet: Sheet,
+    blocker: str | None,
+    first: bool,
 ) -> str | None:
     """Why a member cannot run on the group's node, or None when it can."""
     if blocker is not None:
@@ -155,7 +204,7 @@ def _member_refusal(
         return "its group has no allowed node"
     if node not in placer.available_set:
         return f"{node} is not available"
-    if combine((group.total(node), sheet.total(node))) < 0:
+    if member_score(group.total(node), sheet.total(node), first=first) < 0:
         return f"negative score on {node}"
     return None
 

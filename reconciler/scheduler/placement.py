@@ -60,15 +60,18 @@ class Placer:
     # --- driver ------------------------------------------------------------------
 
     def run(self) -> None:
-        order = placement_order(
+        for name in self.order():
+            self._place(self.inputs.units[name])
+            self.done.add(name)
+
+    def order(self) -> list[str]:
+        """The units in the order they are placed (`hactl export cib` lists them so)."""
+        return placement_order(
             sorted(self.inputs.units),
             self._prerequisites,
             importance=self._importance,
             running=self._running,
         )
-        for name in order:
-            self._place(self.inputs.units[name])
-            self.done.add(name)
 
     def _running(self, name: str) -> bool:
         return any(self.base.managed_nodes(m) for m in self.inputs.units[name].members)
@@ -197,6 +200,35 @@ class Placer:
         first = min(blocked, key=lambda o: o.node)
         return first.node, first.note, first.failed is not None
 
+    def hold(self, name: str) -> tuple[str, str] | None:
+        """(node, why) when `name` cannot stop where it runs: it must stop after a resource
+        that a failure blocks (the `then` of its symmetrical Mandatory order)."""
+        nodes = self.base.managed_nodes(name)
+        waiting_for = self._blocked_then(name, seen={name}) if nodes else None
+        if waiting_for is None:
+            return None
+        return nodes[0], f"{waiting_for} must stop before it and is blocked by a failure"
+
+    def _blocked_then(self, name: str, *, seen: set[str]) -> str | None:
+        group = self.inputs.snapshot.declared.group_of(name)
+        targets = [name] if group is None else [name, group.metadata.name]
+        for target in targets:
+            for order in self.inputs.orders_of_first.get(target, ()):
+                spec = order.spec
+                if spec.kind != "Mandatory" or not spec.symmetrical:
+                    continue
+                if (spec.first_action, spec.then_action) != ("start", "start"):
+                    continue
+                for then in self.inputs.members_of(spec.then):
+                    if then in seen or then not in self.inputs.resources:
+                        continue
+                    if any(
+                        o.state == "blocked" and o.failed is not None
+                        for o in self.base.instances(then)
+                    ) or self._blocked_then(then, seen=seen | {then}):
+                        return then
+        return None
+
     def complement(self, nodes: frozenset[str]) -> tuple[str, ...]:
         found = self._complements.get(nodes)
         if found is None:
@@ -241,10 +273,12 @@ class Placer:
         sheet.extend(self.base.placement_terms(name))
         sheet.extend(self.dependent_terms(name, promotion=False))
         pin = self.pin(name)
-        if pin is not None:
-            node, why, by_failure = pin
+        where = pin[:2] if pin is not None else self.hold(name)
+        if where is not None:
+            node, why = where
             self.assign(name, node)
-            self.pinned[name] = by_failure
+            if pin is not None:
+                self.pinned[name] = pin[2]
             self.explain(
                 name,
                 "primitive",
