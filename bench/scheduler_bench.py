@@ -240,7 +240,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "scenario" else "right")
     table.add_column("crm_simulate RSS", justify="right")
     table.add_column("speed-up", justify="right")
-    console = Console()
+    console = Console(width=110)  # the table is wider than a default 80-column pipe
     for text in args.sizes.split(","):
         nodes, resources = _size(text)
         runs = 1 if resources >= LARGE else args.repeat

@@ -52,8 +52,9 @@ def _remove_one(instances: list[ResourceInstance], resource: str, *, node: str) 
 def _set_role(
     instances: list[ResourceInstance], resource: str, *, node: str, role: ObservedRole
 ) -> None:
-    have: ObservedRole = "Unpromoted" if role == "Promoted" else "Promoted"
+    # An instance reported only as running (e.g. `--running RES@NODE`) is unpromoted.
+    have: set[ObservedRole] = {"Unpromoted", "Started"} if role == "Promoted" else {"Promoted"}
     for i, inst in enumerate(instances):
-        if inst.resource == resource and inst.node == node and inst.role == have:
+        if inst.resource == resource and inst.node == node and inst.role in have:
             instances[i] = replace(inst, role=role)
             return

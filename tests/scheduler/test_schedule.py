@@ -98,3 +98,15 @@ class TestPredictedOutcome:
         assert after.nodes["n1"] == NodeState(online=False, unclean=False)
         assert after.resources == (ResourceInstance("web", "n2"),)
         assert schedule(after, 0.0).actions == ()
+
+    def test_an_instance_reported_as_started_is_promoted(self) -> None:
+        clone = _doc(
+            "Resource",
+            "state",
+            {"agent": "ocf:pacemaker:Stateful", "clone": {"promotable": True}},
+        )
+        snapshot = _snapshot(clone, resources=(ResourceInstance("state", "n1"),))
+        transition = schedule(snapshot, 0.0)
+        assert any(a.op == "promote" for a in transition.actions)
+        after = predicted(snapshot, transition)
+        assert ResourceInstance("state", "n1", "Promoted") in after.resources
