@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode
 
-from reconciler.intents import Intent, active, iso
+from reconciler.intents import INTENT_KINDS, NODE_KINDS, Intent, active, iso
 from reconciler.model.base import is_valid_name
 from reconciler.model.declared import DeclaredState, Source
 from reconciler.model.kinds import Document, Group, Location, Resource
@@ -35,9 +37,51 @@ def location_name(intent: Intent, taken: set[str]) -> str:
     return name
 
 
+INTENT_SOURCE = "intent:"
+"""How a source that is an intent, not a file, begins (its line is 0)."""
+INTENT_KEY = "Intent"
+"""The kind in `DeclaredState.sources` of a restart intent (it has no object of its own)."""
+
+
 def intent_source(intent: Intent) -> Source:
-    until = f", until {iso(intent.until)}" if intent.until is not None else ""
-    return Source(f"intent {intent.describe()} (by {intent.by}, at {iso(intent.at)}{until})", 0)
+    """Where an intent's constraint comes from: the intent itself, not a file.
+
+    A Source is a (file, line) pair, and saved scheduler inputs keep it as such, so
+    the intent goes into `file` URL-encoded (`intent:move?resource=web&node=n2&by=…`)
+    and line 0 says it is no file: `intent_of` reads it back, also from a replay."""
+    fields = {"resource": intent.resource, "node": intent.node, "by": intent.by}
+    fields["at"] = iso(intent.at)
+    if not intent.value:
+        fields["value"] = "false"
+    if intent.until is not None:
+        fields["until"] = iso(intent.until)
+    query = urlencode({k: v for k, v in fields.items() if v is not None})
+    return Source(f"{INTENT_SOURCE}{intent.kind}?{query}", 0)
+
+
+def intent_of(source: Source) -> Intent | None:
+    """The intent an `intent_source` names (times to the second); None for a file."""
+    if source.line != 0 or not source.file.startswith(INTENT_SOURCE):
+        return None
+    name, _, query = source.file.removeprefix(INTENT_SOURCE).partition("?")
+    fields = dict(parse_qsl(query, keep_blank_values=True))
+    kind = next((k for k in INTENT_KINDS if k == name), None)
+    if kind is None or "by" not in fields or "at" not in fields:
+        return None
+    try:
+        at = datetime.fromisoformat(fields["at"]).timestamp()
+        until = fields.get("until")
+        return Intent(
+            kind=kind,
+            by=fields["by"],
+            at=at,
+            node=fields.get("node"),
+            resource=fields.get("resource"),
+            value=fields.get("value") != "false",
+            until=None if until is None else datetime.fromisoformat(until).timestamp(),
+        )
+    except ValueError:
+        return None
 
 
 def _location(intent: Intent, name: str) -> Location | None:
@@ -62,14 +106,23 @@ def with_intents(declared: DeclaredState, intents: Iterable[Intent], now: float)
     """The declared state the scheduler sees: manifests plus resource intents in force.
 
     Intents naming a resource, group or node that is not declared (any more) are left
-    out: a stale intent must never make a configuration the scheduler cannot read."""
-    in_force = [i for i in active(intents, now) if i.kind in ("move", "ban", "restart")]
+    out: a stale intent must never make a configuration the scheduler cannot read. Every
+    intent in force is also recorded in `sources` (see intent_source), so explain —
+    and the replay of a saved input — names the intents behind a placement."""
+    in_force = active(intents, now)
     if not in_force:
         return declared
     documents = {key: doc for key, doc in declared.items()}
     sources = dict(declared.sources)
     taken = set(declared.locations)
     for intent in in_force:
+        if intent.kind in NODE_KINDS or intent.kind == "cluster-maintenance":
+            # Applied to the nodes' state by the snapshot builder; recorded here so
+            # that explain names the intent, not the manifest, behind a standby.
+            sources[(INTENT_KEY, intent.name)] = intent_source(intent)
+            continue
+        if intent.kind == "cleanup":
+            continue
         target = intent.resource or ""
         known = target in declared.resources or target in declared.groups
         if not known or (intent.node is not None and intent.node not in declared.nodes):
@@ -79,6 +132,9 @@ def with_intents(declared: DeclaredState, intents: Iterable[Intent], now: float)
             current = documents[(kind, target)]
             assert isinstance(current, Resource | Group)
             documents[(kind, target)] = _stopped(current)
+            # No constraint names it, so its source is kept under a key of its own:
+            # explain shows why a declared-to-run resource is held stopped.
+            sources[(INTENT_KEY, intent.name)] = intent_source(intent)
             continue
         name = location_name(intent, taken)
         location = _location(intent, name)
@@ -88,6 +144,16 @@ def with_intents(declared: DeclaredState, intents: Iterable[Intent], now: float)
         documents[("Location", name)] = location
         sources[("Location", name)] = intent_source(intent)
     return DeclaredState.of(documents.values(), sources)
+
+
+def intents_applied(declared: DeclaredState, names: Iterable[str]) -> list[Intent]:
+    """The resource intents in `declared`'s sources that name one of `names` (a resource,
+    its group): their constraints and restarts, as the snapshot builder applied them."""
+    wanted = set(names)
+    found = (intent_of(source) for source in declared.sources.values())
+    return sorted(
+        (i for i in found if i is not None and i.resource in wanted), key=lambda i: i.name
+    )
 
 
 def restart_pending(declared: DeclaredState, intent: Intent) -> tuple[str, ...]:

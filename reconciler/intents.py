@@ -139,6 +139,17 @@ def iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
 
 
+def provenance(intent: Mapping[str, object]) -> str:
+    """Who recorded an intent, when, until when, from its `as_dict()`: `by alice at
+    2026-11-25T10:00:00Z, until 11:00:00Z` (the date of `until` only when it differs)."""
+    at = str(intent["at"]).replace("+00:00", "Z")
+    text = f"by {intent['by']} at {at}"
+    if intent.get("until"):
+        until = str(intent["until"]).replace("+00:00", "Z")
+        text += f", until {until[11:] if until[:10] == at[:10] else until}"
+    return text
+
+
 # --- what the active intents mean -------------------------------------------------
 
 

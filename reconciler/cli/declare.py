@@ -243,7 +243,8 @@ def get(kind: str, name: str | None) -> None:
         for doc in docs:
             source = state.source_of(doc.kind, doc.metadata.name)
             about = intents_about(in_force, doc.kind, doc.metadata.name)
-            rows.append((doc.metadata.name, str(source) if source else "", about))
+            where = "" if source is None else str(source) if source.line else source.file
+            rows.append((doc.metadata.name, where, about))
         if any(row[2] for row in rows):
             print_table(["NAME", "SOURCE", "INTENTS"], rows)
         else:

@@ -1,7 +1,8 @@
 """`hactl explain`: why a resource runs where it runs, from the transition's reasons.
 
 For every node: the total score and each term behind it, with the manifest object it
-came from (and file:line when the loader recorded it); then, for each node where the
+came from (and file:line when the loader recorded it, or the operator intent it stands
+for: who, when, until); then, for each node where the
 resource does not run, the reason in one sentence — unavailable, forbidden, outscored,
 or lost a tie — so the operator does not have to do the arithmetic.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.model.declared import DeclaredState
+from reconciler.intent_terms import INTENT_KEY, intent_of, intents_applied
+from reconciler.intents import provenance
+from reconciler.model.declared import DeclaredState, Source
 from reconciler.scheduler.terms import Term, score_text
 from reconciler.scheduler.transition import Explanation, Transition
 
@@ -40,6 +43,9 @@ def explain_data(name: str, transition: Transition, *, declared: DeclaredState) 
             if (why := _why_not(explanation, node, transition=transition))
         },
         "notes": list(explanation.notes),
+        "intents": [
+            i.as_dict() for i in intents_applied(declared, [name, explanation.group or name])
+        ],
     }
     if explanation.group is not None:
         data["group"] = explanation.group
@@ -78,6 +84,9 @@ def explain_lines(name: str, transition: Transition, *, declared: DeclaredState)
     if data["notRunningOn"]:
         lines += ["", "Not running on:"]
         lines += [f"   {node}: {why}" for node, why in data["notRunningOn"].items()]
+    if data["intents"]:
+        lines += ["", "Operator intents (hactl resource clear NAME removes them):"]
+        lines += [f"   {i['what']} ({provenance(i)})" for i in data["intents"]]
     if data["notes"]:
         lines += ["", "Notes:"] + [f"   {note}" for note in data["notes"]]
     return lines
@@ -90,23 +99,53 @@ def _node_terms(explanation: Explanation, node: str, *, transition: Transition) 
     return terms
 
 
+NODE_INTENTS = {
+    "in standby": ("standby/{node}",),
+    "in maintenance": ("maintenance/{node}", "cluster-maintenance/cluster"),
+}
+"""A node term's words → the intents that may have set it rather than the manifest."""
+
+
+def _node_intent(declared: DeclaredState, node: str, text: str) -> Source | None:
+    for words, names in NODE_INTENTS.items():
+        if text.endswith(words):
+            for name in names:
+                where = declared.source_of(INTENT_KEY, name.format(node=node))
+                intent = intent_of(where) if where is not None else None
+                if intent is not None and intent.value:
+                    return where
+    return None
+
+
 def _term(term: Term, declared: DeclaredState) -> dict[str, Any]:
     data: dict[str, Any] = {"score": score_text(term.score), "text": term.text}
     if term.source is not None:
         kind, obj = term.source
         data["source"] = {"kind": kind, "name": obj}
         where = declared.source_of(kind, obj)
-        if where is not None:
+        if kind == "Node":
+            where = _node_intent(declared, obj, term.text) or where
+        intent = intent_of(where) if where is not None else None
+        if intent is not None:
+            data["source"]["intent"] = intent.as_dict()
+        elif where is not None:
             data["source"]["file"] = where.file
-            data["source"]["line"] = where.line
+            if where.line:
+                data["source"]["line"] = where.line
     return data
 
 
 def _source_text(term: dict[str, Any]) -> str:
+    """`[Location/web-prefers-n1 at web.yaml:12]`; for an operator intent, the intent
+    with who, when and until — what `hactl resource clear` would remove."""
     source = term.get("source")
     if source is None:
         return ""
-    where = f" at {source['file']}:{source['line']}" if "file" in source else ""
+    if "intent" in source:
+        intent = source["intent"]
+        return f"  [intent {intent['what']} ({provenance(intent)})]"
+    line = f":{source['line']}" if "line" in source else ""
+    where = f" at {source['file']}{line}" if "file" in source else ""
     return f"  [{source['kind']}/{source['name']}{where}]"
 
 
