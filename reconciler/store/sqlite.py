@@ -11,8 +11,11 @@ with SIGKILL still vanish, with DELETE events, about one TTL later.
 - Writers take the lock up front (`BEGIN IMMEDIATE`): a transaction never has to upgrade
   a read lock, which SQLite cannot wait for. Lock waits are bounded by `timeout`; past it
   the call raises StoreUnavailable.
-- Watches poll: `PRAGMA data_version` (changes only when another connection commits) every
-  `poll_interval`, then read the `log` rows after the last revision delivered.
+- Watches learn of other processes' commits from `PRAGMA data_version` (it changes only
+  when another connection commits), looked at when a commit is announced through inotify
+  (or, without inotify, when the files' stat changed; see sqlite_watch.py), when a lease
+  falls due, and at least every FULL_POLL_S; then they read the `log` rows after the last
+  revision delivered.
 - Lease deadlines are CLOCK_MONOTONIC (system-wide on Linux, immune to wall-clock jumps)
   plus the kernel's boot id: a deadline from another boot is meaningless, so its lease
   counts as expired. Processes sharing a store must share one kernel and time namespace.
@@ -52,6 +55,8 @@ from reconciler.store.base import (
     WatchEvent,
 )
 from reconciler.store.memory import check_writes
+from reconciler.store.sqlite_watch import Waker, open_waker, watch_mode
+from reconciler.store.sqlite_watch import announce as announce_commit
 
 __all__ = ["SqliteStore"]
 
@@ -92,8 +97,8 @@ _LOG = (
 _DUE = "SELECT id FROM leases WHERE deadline <= ? OR boot_id != ? ORDER BY id"
 _NEXT_DEADLINE = "SELECT min(deadline) FROM leases WHERE boot_id = ?"
 FULL_POLL_S = 1.0
-"""A watching process looks into the database at least this often even when the files
-seem unchanged (a safety net under the cheap file check, see _poll)."""
+"""A watching process looks into the database at least this often even when nothing woke
+it (a safety net under the change notification, see _poll)."""
 _LOG_WINDOW = 256
 """Revisions one watch read covers at most, so a far-behind watch reads in bounded steps."""
 
@@ -140,6 +145,7 @@ class _Db:
         self.boot_id = _boot_id()
         self.changes = 0
         """Revisions this connection committed; the event loop compares it to wake watches."""
+        self._path = path
         _create_private(path)
         self._conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         try:
@@ -196,7 +202,7 @@ class _Db:
         return TxnResult(succeeded, revision)
 
     def grant(self, ttl: float) -> int:
-        with self._write():
+        with self._write(announce=True):  # its deadline may come before any other
             self._expire(time.monotonic())
             cursor = self._conn.execute(
                 "INSERT INTO leases (ttl, deadline, boot_id) VALUES (?, ?, ?)",
@@ -348,9 +354,16 @@ class _Db:
     def _pragma(self, name: str) -> object:
         return self._conn.execute(f"PRAGMA {name}").fetchone()[0]
 
-    def _write(self) -> contextlib.AbstractContextManager[None]:
-        """Take the write lock up front: waiting for it is all a writer ever waits for."""
-        return self._transaction("BEGIN IMMEDIATE")
+    @contextlib.contextmanager
+    def _write(self, *, announce: bool = False) -> Iterator[None]:
+        """Take the write lock up front: waiting for it is all a writer ever waits for.
+        Once committed, a new revision (or `announce`) is announced to other processes'
+        watches; a refresh is not: it only moves a deadline later."""
+        before = self.changes
+        with self._transaction("BEGIN IMMEDIATE"):
+            yield
+        if announce or self.changes != before:
+            announce_commit(self._path)
 
     def _read(self) -> contextlib.AbstractContextManager[None]:
         """One snapshot for several statements (say, rows and the revision they are at)."""
@@ -371,15 +384,17 @@ class _Db:
 class SqliteStore:
     """The store in one SQLite file, shared by every process that opens it.
 
-    `poll_interval`: seconds between a watching process's checks for other processes'
-    commits and for due leases; it bounds how late a watch sees them. `timeout`: how long
-    one call may wait for the file's write lock before raising StoreUnavailable."""
+    `poll_interval`: where inotify is unavailable (or HACTL_SQLITE_WATCH=poll), seconds
+    between a watching process's checks of the files for other processes' commits; it
+    bounds how late a watch sees them. `timeout`: how long one call may wait for the
+    file's write lock before raising StoreUnavailable."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, poll_interval: float = 0.02, timeout: float = 5.0
     ) -> None:
         self._path = Path(path).absolute()
         self._poll_interval = poll_interval
+        self._watch_mode = watch_mode()
         self._timeout = timeout
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hactl-sqlite")
         self._retrying = Retrying(  # used on the worker thread only, so one is enough
@@ -496,39 +511,35 @@ class SqliteStore:
     async def _poll(self) -> None:
         """While anything watches: notice other processes' commits and expire due leases.
 
-        Every `poll_interval` it compares the database and WAL files' stat (a syscall,
-        no thread hop): only when a file changed, a lease is due, or a second passed does
-        it look into the database. An idle node agent so costs a fraction of a percent
-        of a core instead of a query every 20 ms."""
-        seen: tuple[tuple[int, int, int], ...] | None = None
-        next_deadline: float | None = None
-        last_full = 0.0
-        while self._watchers and not self._closed:
-            files = self._fingerprint()
-            now = time.monotonic()
-            due = next_deadline is not None and now >= next_deadline
-            if files != seen or due or now - last_full >= FULL_POLL_S:
+        It looks into the database (a hop to the worker thread and a few queries) when
+        its waker says a commit was announced (or the files changed), when the next lease
+        falls due, and at least every FULL_POLL_S. An idle node agent so wakes about once
+        a second instead of every `poll_interval`."""
+        waker: Waker | None = None
+        try:
+            while self._watchers and not self._closed:
                 try:
+                    if waker is None:  # once the file exists: the worker thread creates it
+                        waker = await self._run(lambda _: self._open_waker())
+                    waker.arm()  # before the look, so a commit after it wakes the next one
                     changed, next_deadline = await self._run(lambda db: db.poll())
-                    seen, last_full = files, now
-                    if changed:
-                        self._notify()
                 except Exception:  # a poller that died would stall every watch without a word
                     log.exception("store.poll_failed", backend="sqlite", path=str(self._path))
                     self._notify()  # the watches' own reads then raise if the store stays broken
-            await asyncio.sleep(self._poll_interval)
+                    await asyncio.sleep(self._poll_interval)
+                    continue
+                if changed:
+                    self._notify()
+                timeout = FULL_POLL_S
+                if next_deadline is not None:
+                    timeout = min(timeout, max(0.0, next_deadline - time.monotonic()))
+                await waker.wait(timeout)
+        finally:
+            if waker is not None:
+                waker.close()
 
-    def _fingerprint(self) -> tuple[tuple[int, int, int], ...]:
-        """(mtime, size, inode) of the database and its WAL: changes with every commit."""
-        found = []
-        for path in (self._path, self._path.with_name(self._path.name + "-wal")):
-            try:
-                st = path.stat()
-            except OSError:
-                found.append((0, 0, 0))
-            else:
-                found.append((st.st_mtime_ns, st.st_size, st.st_ino))
-        return tuple(found)
+    def _open_waker(self) -> Waker:
+        return open_waker(self._path, mode=self._watch_mode, poll_interval=self._poll_interval)
 
     async def _run(self, call: Callable[[_Db], _T]) -> _T:
         """Run `call` on the worker thread; wake the watches if it committed a revision."""

@@ -7,6 +7,9 @@
     sqlite_child.py DB holder TTL
         grant a lease, put /m/holder on it, print {"lease", "revision"} as JSON, then
         refresh the lease every TTL/5 until killed.
+    sqlite_child.py DB putter
+        print "ready"; then for each line KEY on stdin put KEY (value b"v") and print the
+        revision, until end of input.
 
 Logs go to stderr; stdout carries only the protocol lines.
 """
@@ -70,11 +73,19 @@ async def holder(store: Store, ttl: float) -> None:
         await store.refresh_lease(lease)
 
 
+async def putter(store: Store) -> None:
+    print("ready", flush=True)
+    while line := await asyncio.to_thread(sys.stdin.readline):
+        print(await store.put(line.strip(), b"v"), flush=True)
+
+
 async def main(path: str, role: str, *args: str) -> None:
     store = SqliteStore(path, poll_interval=0.01)
     try:
         if role == "writer":
             await writer(store, args[0], int(args[1]), int(args[2]))
+        elif role == "putter":
+            await putter(store)
         else:
             await holder(store, float(args[0]))
     finally:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+import reconciler.store.sqlite as sqlite_store
 from reconciler.store import EventType, LeaseLost, SqliteStore
+from reconciler.store.sqlite_watch import WATCH_ENV
 
 CHILD = Path(__file__).with_name("sqlite_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +130,40 @@ class TestKilledHolder:
             assert waited <= ttl + 1.0
             with pytest.raises(LeaseLost):
                 await store.refresh_lease(ready["lease"])
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
+            await store.close()
+
+
+class TestChangeNotification:
+    """Another process's commit reaches a watch through the change notification alone:
+    with the safety poll and the stat polling pushed out to an hour, inotify must wake it;
+    with HACTL_SQLITE_WATCH=poll, the stat polling must."""
+
+    @pytest.mark.parametrize(("mode", "poll_interval"), [("inotify", 3600.0), ("poll", 0.01)])
+    async def test_commit_of_another_process_wakes_the_watch(
+        self,
+        spawn: Spawn,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        mode: str,
+        poll_interval: float,
+    ) -> None:
+        db = tmp_path / "store.db"
+        monkeypatch.setattr(sqlite_store, "FULL_POLL_S", 3600.0)
+        monkeypatch.setenv(WATCH_ENV, mode)
+        store = SqliteStore(db, poll_interval=poll_interval)
+        events = store.watch("/p/", start_revision=await store.revision() + 1)
+        child = await spawn(str(db), "putter")
+        try:
+            assert await child.read_line() == "ready\n"
+            for key in ("/p/one", "/p/two"):
+                waiting = asyncio.ensure_future(anext(events))
+                await asyncio.sleep(0.05)  # let the watch go to sleep before the commit
+                await child.send(key.encode() + b"\n")
+                revision = int(await child.read_line())
+                event = await asyncio.wait_for(waiting, PROMPT)
+                assert (event.type, event.key, event.revision) == (EventType.PUT, key, revision)
         finally:
             await events.aclose()  # type: ignore[attr-defined]
             await store.close()

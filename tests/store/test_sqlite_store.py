@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import UsageError
 from reconciler.store import EventType, SqliteStore, StoreError, StoreUnavailable
+from reconciler.store.sqlite_watch import WATCH_ENV, InotifyWaker, StatWaker, open_waker
 
 PROMPT = 5.0
 
@@ -108,3 +110,29 @@ class TestBootId:
             assert await store.revision() == 2
         finally:
             await store.close()
+
+
+class TestWatchMode:
+    """HACTL_SQLITE_WATCH picks how watches learn of other processes' commits; a value it
+    cannot be is a usage error, and a file inotify cannot watch falls back to polling."""
+
+    def test_an_unknown_mode_is_a_usage_error(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv(WATCH_ENV, "fanotify")
+        with pytest.raises(UsageError, match="HACTL_SQLITE_WATCH='fanotify': use inotify or poll"):
+            SqliteStore(tmp_path / "store.db")
+
+    def test_inotify_by_default_and_stat_polling_without_it(self, tmp_path: Path) -> None:
+        path = tmp_path / "store.db"
+        path.touch()
+        wakers = [
+            open_waker(path, mode="inotify", poll_interval=0.02),
+            open_waker(path, mode="poll", poll_interval=0.02),
+            open_waker(tmp_path / "missing.db", mode="inotify", poll_interval=0.02),
+        ]
+        try:
+            assert [type(w) for w in wakers] == [InotifyWaker, StatWaker, StatWaker]
+        finally:
+            for waker in wakers:
+                waker.close()
