@@ -83,6 +83,11 @@ def fenced(cluster: str, node: str) -> str:
     return f"{cluster_prefix(cluster)}fenced/{node}"
 
 
+def poison_pill(cluster: str, node: str) -> str:
+    """A leader's order to a node to self-fence through its watchdog (names its incarnation)."""
+    return f"{cluster_prefix(cluster)}poison/{node}"
+
+
 def observed_prefix(cluster: str, node: str | None = None) -> str:
     base = cluster_prefix(cluster) + "observed/"
     return base if node is None else f"{base}{node}/"
@@ -163,7 +168,9 @@ RUNTIME_PREFIXES = (
     "decisions/",
     "intents/",
 )
-"""What the leader reads each round (declared state comes through the generation)."""
+"""What the leader reads each round (declared state comes through the generation).
+Poison pills (`poison/`) are only read by the node they name; the fence history is a ring
+of the event stream (`events/_fencing/`), which never wakes the leader."""
 
 
 def leader(cluster: str) -> str:

@@ -12,6 +12,9 @@ begin. docs/safety.md explains the choice.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+TTL_TOLERANCE = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +42,16 @@ class LeaseBudget:
 
     def is_late(self, last_ok_sent: float, now: float) -> bool:
         return now - last_ok_sent > self.warntime
+
+
+def granted_ttl(requested: float, granted: float) -> Literal["as asked", "longer", "shorter"]:
+    """How the TTL a store granted compares with the one asked for. etcd grants whole
+    seconds and at least its minimum (about 1.5 x its election timeout), so it may
+    grant more: safe for fail fast (the budget assumes the requested TTL, the lease
+    lasts longer), but failover then waits for the longer lease. A shorter lease would
+    expire before the agent gives up: the budget's arithmetic no longer holds."""
+    if granted < requested - TTL_TOLERANCE:
+        return "shorter"
+    if granted > requested + TTL_TOLERANCE:
+        return "longer"
+    return "as asked"

@@ -4,8 +4,14 @@
     reconcile decisions … until SIGTERM (clean shutdown) or a lost lease (fail fast).
 
 Exit codes: 0 clean shutdown; 1 resources could not be stopped after the lease was
-lost (fencing must take over); 2 usage (node not declared, another agent for this
-node); 3 the store was lost and every resource here was stopped.
+lost (fencing must take over), or the watchdog died; 2 usage (node not declared, another
+agent for this node, a lease shorter than deadtime); 3 the store was lost and every
+resource here was stopped.
+
+With `stonith.watchdogTimeout` set, the agent first spawns its watchdog (watchdog.py) and
+pets it after each lease refresh; it stands it down only after a clean shutdown (or when
+it never held the node's lease). Any other exit leaves it armed: it then kills whatever
+the node still runs. A poison pill for this incarnation fires it at once.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +35,10 @@ from reconciler.agent.fencer import DeviceFencer
 from reconciler.agent.leader import Leader
 from reconciler.agent.local import LocalState
 from reconciler.agent.membership import AlreadyMember, MemberInfo, Membership
+from reconciler.agent.poison import watch_for_pill
 from reconciler.agent.reconcile import NodeReconciler
 from reconciler.agent.records import CleanShutdown
+from reconciler.agent.watchdog import Watchdog
 from reconciler.errors import UsageError
 from reconciler.ocf.environment import RunContext
 from reconciler.store.base import Compare, Put, Store, StoreError, StoreUnavailable
@@ -84,12 +93,34 @@ class NodeAgent:
             keepalive=timing.keepalive.seconds,
             warntime=timing.warntime.seconds,
         )
+        stonith = declared.cluster.spec.stonith
+        watchdog = (
+            await Watchdog.start(
+                node=node, cluster=cluster, watchdog_timeout=stonith.watchdog_timeout.seconds
+            )
+            if stonith.enabled and stonith.watchdog_timeout.milliseconds > 0
+            else None
+        )
         membership = Membership(
             self._lease_store,
             cluster=cluster,
             info=MemberInfo.for_this_process(node),
             budget=budget,
+            on_refreshed=watchdog.pet if watchdog is not None else None,
         )
+        code = 1
+        try:
+            code = await self._run(membership, watchdog)
+        finally:
+            # Stand the watchdog down only when nothing can run here unseen: after a clean
+            # shutdown, or when this agent never held the node's lease. Otherwise the
+            # process exits and the watchdog, at end of file, kills what is left.
+            if watchdog is not None and (code == 0 or not membership.may_hold_lease):
+                await watchdog.stand_down()
+        return code
+
+    async def _run(self, membership: Membership, watchdog: Watchdog | None) -> int:
+        cluster, node = self._options.cluster, self._options.node
         adopted = await membership.adopt()
         if not adopted and await self._store.get(keys.member(cluster, node)) is not None:
             raise AlreadyMember(f"node {node} already has a live agent")
@@ -118,6 +149,14 @@ class NodeAgent:
             asyncio.create_task(self._lead(election, node), name="leader"),
             asyncio.create_task(reconciler.run(), name="reconcile"),
         ]
+        if watchdog is not None:
+            # A dead watchdog is an uncorrectable fault: its task raises, and a crashed
+            # task makes the agent fail fast below.
+            tasks.append(asyncio.create_task(watchdog.guard(), name="watchdog"))
+            pill = watch_for_pill(
+                self._store, cluster=cluster, node=node, incarnation=info.incarnation
+            )
+            tasks.append(asyncio.create_task(self._obey(pill, watchdog), name="poison"))
         lost = asyncio.create_task(membership.lost.wait())
         asked = asyncio.create_task(self._shutdown.wait())
         watched: set[asyncio.Task[Any]] = {lost, asked, *tasks}
@@ -141,6 +180,12 @@ class NodeAgent:
         if membership.lost.is_set() and not self._shutdown.is_set():
             return await self._fail_fast(tasks, reconciler)
         return await self._leave(tasks, reconciler, membership, local)
+
+    @staticmethod
+    async def _obey(pill: Awaitable[str], watchdog: Watchdog) -> None:
+        """A poison pill for this incarnation: stop petting and self-fence at once."""
+        why = await pill
+        watchdog.fire(why)
 
     async def _lead(self, election: Election, node: str) -> None:
         """Run the leader loop whenever this agent holds leadership."""

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import structlog
 
+from reconciler.agent.fence_history import FenceEntry, entries_from_outcome
 from reconciler.agent.records import FenceRecord
 from reconciler.model.declared import DeclaredState
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FenceResult:
+    record: FenceRecord | None
+    """What to store as `fenced/<node>`; None when the fencing failed."""
+    history: tuple[FenceEntry, ...] = ()
+    """Every attempt, for the fence history."""
 
 
 class DeviceFencer:
@@ -21,11 +31,17 @@ class DeviceFencer:
 
     async def fence(
         self, node: str, *, incarnation: str, declared: DeclaredState, reason: str
-    ) -> FenceRecord | None:
+    ) -> FenceResult:
         from reconciler.fencing import fence_node
 
-        devices = list(declared.fence_devices.values())
-        outcome = await fence_node(node, devices, cluster=self._cluster)
+        devices = declared.fence_devices
+        outcome = await fence_node(node, list(devices.values()), cluster=self._cluster)
+        history = tuple(
+            entries_from_outcome(outcome, devices, by=self._by, incarnation=incarnation)
+        )
         if not outcome.succeeded:
-            return None
-        return FenceRecord(incarnation, time.time(), outcome.device or "", outcome.action, self._by)
+            return FenceResult(None, history)
+        record = FenceRecord(
+            incarnation, time.time(), outcome.device or "", outcome.action, self._by
+        )
+        return FenceResult(record, history)

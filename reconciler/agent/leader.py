@@ -134,6 +134,7 @@ class Leader:
                 state.lost_at.pop(node, None)
             else:
                 state.lost_at.setdefault(node, now)
+        self._fencing.observe(declared, records)
         await self._members.report(declared, records)
         waiting = self._waiting_for_peers(records)
         if waiting is not None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler import keys
-from reconciler.agent.budget import LeaseBudget
+from reconciler.agent.budget import LeaseBudget, granted_ttl
 from reconciler.agent.records import Incarnation
 from reconciler.errors import HactlError
 from reconciler.store.base import Compare, LeaseLost, Put, Store, StoreError, StoreUnavailable
@@ -31,6 +31,12 @@ log = structlog.get_logger(__name__)
 
 class AlreadyMember(HactlError):
     """Another live agent holds this node's membership key."""
+
+    exit_code = 2
+
+
+class LeaseTooShort(HactlError):
+    """The store granted a shorter lease than deadtime: fail fast could come too late."""
 
     exit_code = 2
 
@@ -79,6 +85,7 @@ class Membership:
         budget: LeaseBudget,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
+        on_refreshed: Callable[[float], None] | None = None,
     ) -> None:
         self._store = store
         self._cluster = cluster
@@ -90,6 +97,37 @@ class Membership:
         self.lease = 0
         self.last_ok_sent = 0.0
         self.lost = asyncio.Event()
+        self._on_refreshed = on_refreshed
+        """Called with the moment a lease refresh that succeeded was sent (the watchdog's
+        pet), only while the agent is within its fail-fast budget."""
+        self.may_hold_lease = False
+        """False only while this agent certainly never held the node's membership."""
+
+    def _confirmed(self, sent: float) -> None:
+        self.last_ok_sent = sent
+        within_budget = self._clock() < self.budget.give_up_at(sent)
+        if self._on_refreshed is not None and not self.lost.is_set() and within_budget:
+            self._on_refreshed(sent)
+
+    async def _check_granted(self, lease: int) -> None:
+        """Refuse a lease shorter than deadtime; warn about a longer one (etcd: whole
+        seconds, and its minimum TTL)."""
+        granted = await self._store.refresh_lease(lease)
+        match granted_ttl(self.budget.ttl, granted):
+            case "shorter":
+                await self._store.revoke_lease(lease)
+                raise LeaseTooShort(
+                    f"the store granted a {granted:g}s lease for deadtime {self.budget.ttl:g}s: "
+                    "a shorter lease than deadtime would expire before this agent gives up"
+                )
+            case "longer":
+                log.warning(
+                    "membership.lease_longer_than_deadtime",
+                    node=self.info.node,
+                    deadtime=self.budget.ttl,
+                    granted=granted,
+                    effect="a lost node is noticed only after the granted TTL",
+                )
 
     async def adopt(self) -> bool:
         """Take over the membership of this node's previous agent if it died on this very
@@ -103,9 +141,11 @@ class Membership:
             return False
         sent = self._clock()
         try:
-            await self._store.refresh_lease(held.lease)
+            granted = await self._store.refresh_lease(held.lease)
         except LeaseLost:
             return False
+        if granted_ttl(self.budget.ttl, granted) == "shorter":
+            return False  # its deadtime was another: join afresh, or be refused there
         self.info = MemberInfo(previous.node, previous.incarnation, self.info.pid, self.info.host)
         result = await self._store.txn(
             [Compare.value_is(self._key, held.value)],
@@ -114,7 +154,8 @@ class Membership:
         if not result.succeeded:
             return False
         self.lease = held.lease
-        self.last_ok_sent = sent
+        self.may_hold_lease = True
+        self._confirmed(sent)
         log.warning(
             "membership.adopted",
             node=self.info.node,
@@ -127,6 +168,10 @@ class Membership:
         """Take the membership key, or raise AlreadyMember."""
         sent = self._clock()
         lease = await self._store.grant_lease(self.budget.ttl)
+        await self._check_granted(lease)
+        # Armed before the key exists: once peers can see this node, its watchdog guards it.
+        self.may_hold_lease = True
+        self._confirmed(sent)
         incarnation = Incarnation(self.info.incarnation, self._wall())
         result = await self._store.txn(
             [Compare.absent(self._key)],
@@ -136,6 +181,7 @@ class Membership:
             ],
         )
         if not result.succeeded:
+            self.may_hold_lease = False
             await self._store.revoke_lease(lease)
             holder = await self._store.get(self._key)
             who = MemberInfo.from_json(holder.value) if holder else None
@@ -145,7 +191,6 @@ class Membership:
                 "two agents for one node would run its resources twice"
             )
         self.lease = lease
-        self.last_ok_sent = sent
         log.info("membership.joined", node=self.info.node, lease=lease, ttl=self.budget.ttl)
 
     def seconds_left(self) -> float:
@@ -191,7 +236,7 @@ class Membership:
                 late_by=round(sent - self.last_ok_sent, 3),
                 warntime=self.budget.warntime,
             )
-        self.last_ok_sent = sent
+        self._confirmed(sent)
 
     async def leave(self) -> None:
         """Revoke the lease: peers see the node go at once instead of after deadtime."""

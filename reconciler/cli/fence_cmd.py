@@ -1,10 +1,11 @@
-"""`hactl fence NODE`, `hactl fence confirm NODE`, `hactl fence history`.
+"""`hactl fence NODE`, `hactl fence confirm NODE`, `hactl fence history [NODE]`.
 
 A manual fence runs the node's FenceDevices from this machine (like stonith_admin
 --fence) and records the result for the node's current incarnation, exactly as the
 leader would: the cluster then recovers the node's resources elsewhere. A confirmation
 is an operator's word that the node is down (stonith_admin --confirm): it is refused
 while the node's agent holds its membership lease, because then it is plainly not down.
+Both add to the fence history (reconciler/agent/fence_history.py), failures included.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import getpass
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
 from reconciler import declared_store, keys
+from reconciler.agent import fence_history
+from reconciler.agent.fence_history import FenceEntry
 from reconciler.agent.records import FenceRecord, Incarnation
 from reconciler.cli.context import cli_context, command_options, handle_errors, open_cli_store, run
 from reconciler.cli.output import print_json, print_table
@@ -85,6 +87,11 @@ def fence_now(node: str, action: str) -> None:
                 cluster=cluster,
                 action=action,  # type: ignore[arg-type]
             )
+            by = f"{getpass.getuser()} (hactl fence)"
+            entries = fence_history.entries_from_outcome(
+                outcome, declared.fence_devices, by=by, incarnation=incarnation.incarnation
+            )
+            await fence_history.record(fence_history.history_log(store, cluster), entries)
             if not outcome.succeeded:
                 raise FencingFailed(f"fencing {node} failed: {outcome.reason}")
             record = FenceRecord(
@@ -92,7 +99,7 @@ def fence_now(node: str, action: str) -> None:
                 time.time(),
                 outcome.device or "",
                 outcome.action,
-                f"{getpass.getuser()} (hactl fence)",
+                by,
             )
             await _record(store, cluster, node, record, revision)
             return outcome.device or ""
@@ -128,6 +135,17 @@ def confirm(node: str) -> None:
                 f"{getpass.getuser()} (hactl fence confirm)",
             )
             await _record(store, cluster, node, record, revision)
+            entry = FenceEntry(
+                node,
+                record.device,
+                None,
+                record.action,
+                "success",
+                "an operator confirmed the node down",
+                record.by,
+                record.incarnation,
+            )
+            await fence_history.record(fence_history.history_log(store, cluster), [entry])
             for device in declared.fence_devices.values():
                 if device.spec.driver == "fence_meatware" and node in device.spec.nodes:
                     directory = Path(str(device.spec.params.get("confirm_dir", MEATWARE_DIR)))
@@ -150,34 +168,39 @@ def _release_meatware(directory: Path, node: str) -> None:
 
 
 @fence_group.command("history")
+@click.argument("node", required=False)
 @command_options
 @handle_errors
-def history() -> None:
-    """The last recorded fencing of every node: when, how, by whom."""
+def history(node: str | None) -> None:
+    """Every kept fencing attempt (the last 512 of the cluster), oldest first: when, which
+    node, device and level, action, outcome and why, by whom, and the incarnation it ended."""
     cluster = cli_context().cluster
 
-    async def go() -> dict[str, FenceRecord]:
+    async def go() -> list[FenceEntry]:
         async with open_cli_store() as store:
-            prefix = keys.cluster_prefix(cluster) + "fenced/"
-            found, _ = await store.range(prefix)
-            return {kv.key[len(prefix) :]: FenceRecord.from_json(kv.value) for kv in found}
+            if node is not None:
+                declared = await declared_store.read_declared(store, cluster)
+                if node not in declared.nodes:
+                    raise UsageError(f"node {node} is not declared")
+            return await fence_history.read_history(store, cluster, node)
 
-    records = run(go())
-    rows: list[dict[str, Any]] = [
-        {
-            "node": node,
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r.at)),
-            "device": r.device,
-            "action": r.action,
-            "by": r.by,
-            "incarnation": r.incarnation,
-        }
-        for node, r in sorted(records.items())
-    ]
+    rows = [entry.as_row() for entry in run(go())]
     if cli_context().output == "json":
         print_json(rows)
         return
     print_table(
-        ["NODE", "AT", "DEVICE", "ACTION", "BY"],
-        [(r["node"], r["at"], r["device"], r["action"], r["by"]) for r in rows],
+        ["TIME", "NODE", "DEVICE", "LEVEL", "ACTION", "OUTCOME", "BY", "REASON"],
+        [
+            (
+                r["time"],
+                r["node"],
+                r["device"],
+                "" if r["level"] is None else str(r["level"]),
+                r["action"],
+                r["outcome"],
+                r["by"],
+                r["reason"],
+            )
+            for r in rows
+        ],
     )
