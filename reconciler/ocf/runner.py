@@ -28,8 +28,8 @@ from reconciler.ocf.environment import (
     RunContext,
     action_environment,
 )
-from reconciler.ocf.process import Outcome, run_in_session
 from reconciler.ocf.results import OcfResult, from_lsb_exit, from_ocf_exit
+from reconciler.process_group import Outcome, run_in_session
 
 ACTIONS = frozenset(
     {"start", "stop", "monitor", "promote", "demote", "meta-data", "validate-all", "notify"}
@@ -38,6 +38,10 @@ LSB_ACTIONS = {"start": "start", "stop": "stop", "monitor": "status"}
 """What an LSB init script is asked for each action it has; the others are unimplemented."""
 LOG_OUTPUT_CHARS = 4000
 """The tail of an action's stdout/stderr that goes into the log line."""
+OUTPUT_LIMIT = 256 * 1024
+"""Bytes kept per stream; large enough for any agent's meta-data, small enough for a log."""
+KILL_GRACE = 1.0
+"""Seconds between SIGTERM and SIGKILL of a timed-out action's process group."""
 
 log = structlog.get_logger("hactl.ocf")
 
@@ -120,7 +124,15 @@ async def run_action(
         return refused(OcfResult.ERR_INSTALLED, f"{ref.path} is not executable")
     argv = [str(ref.path), LSB_ACTIONS[action] if ref.is_lsb else action]
     try:
-        outcome = await run_in_session(argv, env=env, timeout=timeout)
+        # A normal exit kills nothing: daemons that a `start` put in the background must live.
+        outcome = await run_in_session(
+            argv,
+            env=env,
+            timeout=timeout,
+            output_limit=OUTPUT_LIMIT,
+            kill_grace=KILL_GRACE,
+            kill_leftovers=False,
+        )
     except OSError as exc:
         if exc.errno == errno.E2BIG:
             return refused(OcfResult.ERR_CONFIGURED, "parameters too large for the environment")
@@ -132,7 +144,7 @@ async def run_action(
         instance=instance,
         result=result,
         reason=_reason(result, outcome, timeout),
-        exit_code=None if outcome.timed_out else outcome.returncode,
+        exit_code=None if outcome.timed_out else outcome.exit_code,
         duration=outcome.duration,
         stdout=outcome.stdout.decode("utf-8", "replace"),
         stderr=outcome.stderr.decode("utf-8", "replace"),
@@ -164,15 +176,15 @@ def prepare_rsctmp(path: Path) -> str | None:
 def _result(ref: AgentRef, action: str, outcome: Outcome) -> OcfResult:
     if outcome.timed_out:
         return OcfResult.TIMEOUT
-    code = outcome.returncode if outcome.returncode is not None else -1
+    code = outcome.exit_code if outcome.exit_code is not None else -1
     return from_lsb_exit(action, code) if ref.is_lsb else from_ocf_exit(code)
 
 
 def _reason(result: OcfResult, outcome: Outcome, timeout: float) -> str:
     if outcome.timed_out:
         return f"timed out after {timeout:g}s; its process group was killed"
-    if outcome.returncode is not None and outcome.returncode < 0:
-        return f"killed by {signal.Signals(-outcome.returncode).name}"
+    if outcome.exit_code is not None and outcome.exit_code < 0:
+        return f"killed by {signal.Signals(-outcome.exit_code).name}"
     stated = [
         line[len(EXIT_REASON_PREFIX) :].strip()
         for line in outcome.stderr.decode("utf-8", "replace").splitlines()
@@ -180,8 +192,8 @@ def _reason(result: OcfResult, outcome: Outcome, timeout: float) -> str:
     ]
     if stated and stated[-1]:
         return stated[-1][:500]
-    if result is OcfResult.ERR_GENERIC and outcome.returncode not in (None, 1):
-        return f"exit code {outcome.returncode} (generic error)"
+    if result is OcfResult.ERR_GENERIC and outcome.exit_code not in (None, 1):
+        return f"exit code {outcome.exit_code} (generic error)"
     return result.meaning
 
 

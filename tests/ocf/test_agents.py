@@ -190,7 +190,8 @@ class TestAnything:
             """\
             out=$1
             shift
-            printf '%s\\n' "$@" >"$out/argv"
+            printf '%s\\n' "$@" >"$out/argv.new"
+            mv "$out/argv.new" "$out/argv"  # whole when it appears: the tests wait for it
             echo "program says hello"
             sleep 300 &
             echo $! >"$out/child"

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 from reconciler import locate
 from reconciler.ocf import AgentRef, OcfResult, ParamValue, RunContext, run_action
 from reconciler.ocf.environment import action_environment
-from reconciler.ocf.process import KILL_GRACE, OUTPUT_LIMIT
+from reconciler.ocf.runner import KILL_GRACE, OUTPUT_LIMIT
 from tests.ocf.conftest import WriteAgent, act, alive, pid_in, read_environ
 from tests.waiting import eventually, wait_until
 
