@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from reconciler.agent.budget import LeaseBudget
+from reconciler.agent.watchdog_timing import node_timeout, recommended_minimum
 from reconciler.loader.documents import LoadedDocument
 from reconciler.loader.problems import Problem
 from reconciler.locate import find_agent, find_fence_driver
@@ -152,6 +154,79 @@ def timing(docs: list[LoadedDocument], ctx: LintContext) -> Iterable[Problem]:
         )
 
 
+def watchdog(docs: list[LoadedDocument], ctx: LintContext) -> Iterable[Problem]:
+    """Watchdog fencing's rule (docs/fencing.md): a node's watchdog fires watchdogTimeout/2
+    after its last good lease refresh; that must be later than its agent gives the lease
+    up (fail fast), or a refresh that is merely late kills a healthy node, and fail fast
+    never gets to stop its resources in order. Safety itself does not depend on it: the
+    leader waits the whole watchdogTimeout after it saw the lease gone."""
+    cluster = _cluster(docs)
+    if cluster is None or not isinstance(cluster.model, Cluster):
+        return
+    spec = cluster.model.spec
+    timeout = spec.stonith.watchdog_timeout
+    if timeout.milliseconds <= 0:
+        return
+    if not spec.stonith.enabled:
+        yield _warn(
+            cluster,
+            "watchdogTimeout has no effect while stonith is disabled",
+            "spec",
+            "stonith",
+            "watchdogTimeout",
+        )
+        return
+    t = spec.timing
+    budget = LeaseBudget(t.deadtime.seconds, t.keepalive.seconds, t.warntime.seconds)
+    gives_up = budget.give_up_at(0.0)
+    if node_timeout(timeout.seconds) <= gives_up:
+        yield _warn(
+            cluster,
+            f"watchdogTimeout ({timeout}) is too short for deadtime ({t.deadtime}): a node's "
+            f"watchdog fires {node_timeout(timeout.seconds):g}s after its last good lease "
+            f"refresh, before its agent would give the lease up ({gives_up:g}s), so a late "
+            "refresh kills the node instead of failing over in order; use at least "
+            f"{recommended_minimum(t.deadtime.seconds):g}s (2 x deadtime)",
+            "spec",
+            "stonith",
+            "watchdogTimeout",
+        )
+
+
+ETCD_DEFAULT_MIN_TTL_S = 2
+"""etcd's minimum lease TTL with its default timers: 1.5 x election timeout, rounded up."""
+
+
+def etcd_lease_ttl(docs: list[LoadedDocument], ctx: LintContext) -> Iterable[Problem]:
+    """etcd grants whole seconds, and at least its minimum TTL: a deadtime it cannot honour
+    becomes a longer lease (the agent warns at start; failover then takes longer)."""
+    if not (ctx.store_url or "").startswith("etcd"):
+        return
+    cluster = _cluster(docs)
+    if cluster is None or not isinstance(cluster.model, Cluster):
+        return
+    deadtime = cluster.model.spec.timing.deadtime
+    if deadtime.milliseconds % 1000:
+        yield _warn(
+            cluster,
+            f"deadtime ({deadtime}) is not a whole number of seconds: etcd lease TTLs are, "
+            f"so a lost node is noticed only after {-(-deadtime.milliseconds // 1000)}s",
+            "spec",
+            "timing",
+            "deadtime",
+        )
+    if deadtime.milliseconds < ETCD_DEFAULT_MIN_TTL_S * 1000:
+        yield _warn(
+            cluster,
+            f"deadtime ({deadtime}) is below etcd's minimum lease TTL with its default timers "
+            f"({ETCD_DEFAULT_MIN_TTL_S}s, 1.5 x its election timeout): unless etcd runs with "
+            "a shorter --election-timeout, leases last longer than deadtime",
+            "spec",
+            "timing",
+            "deadtime",
+        )
+
+
 def connectivity_rules(docs: list[LoadedDocument], ctx: LintContext) -> Iterable[Problem]:
     cluster = _cluster(docs)
     spec = cluster.model.spec if cluster and isinstance(cluster.model, Cluster) else None
@@ -191,6 +266,8 @@ LINTS: tuple[Lint, ...] = (
     secrets_inline,
     missing_executables,
     timing,
+    watchdog,
+    etcd_lease_ttl,
     connectivity_rules,
     store_endpoints,
 )
