@@ -8,6 +8,10 @@ about 0.2 s and make the smallest lease TTL etcd grants 1 s.
 
 Members are started through `setpriv --pdeathsig KILL`, so they die with the test
 process even when it is killed; `stop()` kills every member it started, by PID.
+
+With `netns`, the members run in that network namespace (made by the test, see
+tests/netns.py): on its loopback as usual, and for clients also on `also_listen`, the
+namespace's address that other namespaces reach over a link the test can cut.
 Start members from the main thread only: the death signal follows the thread that
 started them.
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.store.etcd_grpc import grpc, rpc
+from tests import netns
 
 __all__ = [
     "EtcdCluster",
@@ -64,6 +69,7 @@ class Member:
     metrics_port: int
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None
+    netns: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -76,11 +82,15 @@ class Member:
     def get(self, path: str) -> str:
         """GET the member's plain-HTTP metrics listener ('' when it does not answer)."""
         url = f"http://127.0.0.1:{self.metrics_port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=0.5) as reply:
-                return str(reply.read().decode())
-        except OSError:
-            return ""
+
+        def fetch() -> str:
+            try:
+                with urllib.request.urlopen(url, timeout=0.5) as reply:
+                    return str(reply.read().decode())
+            except OSError:
+                return ""
+
+        return fetch() if self.netns is None else netns.call_in(self.netns, fetch)
 
 
 @dataclass
@@ -90,12 +100,20 @@ class EtcdCluster:
     directory: Path
     size: int = 1
     tls: TlsFiles | None = None
+    netns: str | None = None
+    also_listen: str | None = None
+    """Another address of the namespace the members serve clients on (with `netns`)."""
     members: list[Member] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         ports = free_ports(3 * self.size)
         self.members = [
-            Member(f"m{i}", *ports[3 * i : 3 * i + 3], data_dir=self.directory / f"m{i}")
+            Member(
+                f"m{i}",
+                *ports[3 * i : 3 * i + 3],
+                data_dir=self.directory / f"m{i}",
+                netns=self.netns,
+            )
             for i in range(self.size)
         ]
         self._token = "hactl-test-" + secrets.token_hex(4)
@@ -104,11 +122,12 @@ class EtcdCluster:
     def endpoints(self) -> list[str]:
         return [member.endpoint for member in self.members]
 
-    def url(self, *names: str, timeout: str = "") -> str:
-        """`etcd://…` of the named members (all by default), in that order."""
+    def url(self, *names: str, timeout: str = "", host: str = "127.0.0.1") -> str:
+        """`etcd://…` of the named members (all by default), in that order, at `host`
+        (`also_listen` for clients in another namespace)."""
         chosen = [self.member(name) for name in names] if names else self.members
         query = f"?timeout={timeout}" if timeout else ""
-        return "etcd://" + ",".join(member.endpoint for member in chosen) + query
+        return "etcd://" + ",".join(f"{host}:{m.client_port}" for m in chosen) + query
 
     def member(self, name: str) -> Member:
         return next(member for member in self.members if member.name == name)
@@ -162,11 +181,15 @@ class EtcdCluster:
     def _spawn(self, member: Member) -> None:
         scheme = "https" if self.tls else "http"
         client = f"{scheme}://127.0.0.1:{member.client_port}"
+        listen = client
+        if self.also_listen:
+            listen += f",{scheme}://{self.also_listen}:{member.client_port}"
         peers = ",".join(f"{m.name}=http://127.0.0.1:{m.peer_port}" for m in self.members)
         command = [
+            *(netns.prefix(self.netns) if self.netns else []),
             "setpriv", "--pdeathsig", "KILL", "--",
             "etcd", "--name", member.name, "--data-dir", str(member.data_dir),
-            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-client-urls", listen, "--advertise-client-urls", client,
             "--listen-peer-urls", f"http://127.0.0.1:{member.peer_port}",
             "--initial-advertise-peer-urls", f"http://127.0.0.1:{member.peer_port}",
             "--listen-metrics-urls", f"http://127.0.0.1:{member.metrics_port}",

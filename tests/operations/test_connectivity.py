@@ -21,8 +21,8 @@ from reconciler.agent import probes
 from reconciler.agent.connectivity import Damper, probe_targets
 from reconciler.model.kinds import Connectivity
 from reconciler.store.url import open_store
+from tests import netns
 from tests.harness import HACTL, AgentCluster
-from tests.operations import netns
 from tests.operations.conftest import WITNESS
 from tests.waiting import wait_until
 from tests.witness import overlaps, serving_since
