@@ -15,6 +15,7 @@ history (fence_history.py); only a success becomes `fenced/<node>`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -177,15 +178,17 @@ class LeaderFencing:
                 log.warning("leader.watchdog_fencing_moot", node=node, why="a new incarnation")
                 return
             since = self._gone_since.get(node)
+            left = None
             if since is not None:
                 left = fenced_after(since, watchdog_timeout) - self._monotonic()
                 if left <= 0:
                     gone_for = self._monotonic() - since
                     break
-                await asyncio.sleep(left)
-                continue
+            # Until the next round's observation (the lease back, a new incarnation) or
+            # the moment the count is complete, whichever comes first.
             self._observed.clear()
-            await self._observed.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._observed.wait(), timeout=left)
         record = FenceRecord(incarnation, self._wall(), WATCHDOG, "self-fence", self._node)
         entry = FenceEntry(
             node,
