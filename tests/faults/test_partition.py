@@ -213,8 +213,8 @@ class TestPartition:
         log = cluster.workdir / "witness.log"
         member = keys.member(cluster.cluster, CUT_OFF)
         with KeyWatch(cluster, member) as watch:
-            cut_at = time.monotonic_ns()
             cluster.net.cut()
+            cut_at = time.monotonic_ns()  # n1's last good refresh was sent before this
 
             # n1 gives up on its own and stops everything. Its exit code is no witness:
             # the fencing may kill it after it stopped everything, while it closes its
