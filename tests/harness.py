@@ -23,7 +23,9 @@ from typing import Any
 
 from reconciler.cli.runtime import read_status
 from reconciler.store.url import open_store
+from tests.manifests import NODES
 from tests.waiting import wait_until
+from tests.witness import serving_since
 
 HACTL = [sys.executable, "-m", "reconciler"]
 FENCE_PROCESS = str(Path(__file__).resolve().parent.parent / "fence" / "fence_process")
@@ -63,33 +65,30 @@ class AgentCluster:
     def rsctmp(self, node: str) -> Path:
         return self.workdir / "rsctmp" / node
 
+    def command_prefix(self, node: str) -> list[str]:
+        """What the agent's command runs under (a subclass: a network namespace)."""
+        return []
+
     def start(self, node: str) -> subprocess.Popen[bytes]:
         log = self.workdir / f"{node}.log"
         self.logs[node] = log
         env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
+        command = [
+            *self.command_prefix(node),
+            *HACTL,
+            *("--store", self.store_url, "--cluster", self.cluster, "agent", "--node", node),
+            *("--rsctmp", str(self.rsctmp(node)), "--parent-pid", str(os.getpid())),
+        ]
         with log.open("ab") as out:
             process = subprocess.Popen(
-                [
-                    *HACTL,
-                    "--store",
-                    self.store_url,
-                    "--cluster",
-                    self.cluster,
-                    "agent",
-                    "--node",
-                    node,
-                    "--rsctmp",
-                    str(self.rsctmp(node)),
-                    "--parent-pid",
-                    str(os.getpid()),
-                ],
-                stdout=out,
-                stderr=out,
-                env=env,
-                start_new_session=True,
+                command, stdout=out, stderr=out, env=env, start_new_session=True
             )
         self.processes[node] = process
         return process
+
+    def start_all(self, nodes: tuple[str, ...] = NODES) -> None:
+        for node in nodes:
+            self.start(node)
 
     def signal(self, node: str, sig: int) -> None:
         self.processes[node].send_signal(sig)
@@ -116,25 +115,24 @@ class AgentCluster:
         """Kill what this cluster's resources left running (daemons of a killed agent):
         they carry HACTL_CLUSTER with this test cluster's unique name, so they are ours.
         fence_process does exactly that, node by node."""
-        listed = subprocess.run(
+        for line in self.fence_process("list").splitlines():
+            node, _, cluster = line.partition(",")
+            if cluster == self.cluster:
+                self.fence_process("off", port=node)
+
+    def fence_process(self, action: str, **options: str) -> str:
+        """fence/fence_process for this cluster, options on stdin as fence-agents take
+        them; its stdout."""
+        lines = {"action": action, **options, "cluster": self.cluster}
+        done = subprocess.run(
             [FENCE_PROCESS],
-            input=f"action=list\ncluster={self.cluster}\n",
+            input="".join(f"{key}={value}\n" for key, value in lines.items()),
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
-        for line in listed.stdout.splitlines():
-            node, _, cluster = line.partition(",")
-            if cluster == self.cluster:
-                subprocess.run(
-                    [FENCE_PROCESS],
-                    input=f"action=off\nport={node}\ncluster={self.cluster}\n",
-                    capture_output=True,
-                    text=True,
-                    timeout=30,
-                    check=False,
-                )
+        return done.stdout
 
     # --- observing -------------------------------------------------------------------
 
@@ -166,6 +164,18 @@ class AgentCluster:
         except AssertionError as exc:
             raise AssertionError(f"{exc}; last status: {json.dumps(seen)}") from None
         return seen
+
+    def answering(self, within_ns: int = 100_000_000) -> set[str]:
+        """Nodes whose witness service (tests/manifests.py) answered lately: its word."""
+        log = self.workdir / "witness.log"
+        return serving_since(log, time.monotonic_ns() - within_ns)
+
+    def start_witnessed(self, manifests: str, *, on: str = "n1", within: float = 20) -> None:
+        """Apply `manifests`, start an agent per node, and wait until the witness service
+        answers on `on` (and nowhere else): the usual start of an agent suite."""
+        self.apply(manifests)
+        self.start_all()
+        wait_until(lambda: self.answering() == {on}, within=within, what=f"service on {on}")
 
     def running_on(self, resource: str) -> list[str]:
         """Witness: the nodes whose Dummy state file for `resource` exists."""

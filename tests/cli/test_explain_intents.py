@@ -20,31 +20,14 @@ from reconciler.loader import load_paths
 from reconciler.scheduler import schedule
 from reconciler.scheduler.explain import explain_lines
 from tests.cli.conftest import Hactl
+from tests.manifests import cluster_doc, documents, dummy, nodes, prefers
 
-MANIFESTS = """\
-apiVersion: hactl/v1alpha1
-kind: Cluster
-metadata: {name: c}
-spec: {stonith: {enabled: false}}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n1}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n2}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: web}
-spec: {agent: "hactl:Dummy"}
----
-apiVersion: hactl/v1alpha1
-kind: Location
-metadata: {name: web-prefers-n1}
-spec: {resource: web, node: n1, score: 100}
-"""
+MANIFESTS = documents(
+    cluster_doc("c", stonith=False, timing={}),
+    nodes("n1", "n2"),
+    dummy("web", monitor=False),
+    prefers("web"),
+)
 
 LINE_ZERO = re.compile(r":0(?![\d:])")
 """`file:0`, as explain printed an intent's source (not a time's `:05`)."""

@@ -11,61 +11,28 @@ from typing import Any
 import pytest
 
 from tests.harness import BACKENDS, AgentCluster, agent_cluster, backend_url
+from tests.manifests import FAST_TIMING, cluster_doc, documents, dummy, group, nodes, prefers
 
-MANIFESTS = """\
-apiVersion: hactl/v1alpha1
-kind: Cluster
-metadata: {name: t}
-spec:
-  timing: {keepalive: 100ms, warntime: 300ms, deadtime: 1s, initdeadtime: 2s}
-  stonith: {enabled: false}
-  defaults: {migrationThreshold: 2}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n1}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n2}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n3}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: a}
-spec:
-  agent: hactl:Dummy
-  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: b}
-spec:
-  agent: hactl:Dummy
-  params: {fail_monitor_file: FAILFILE}
-  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
----
-apiVersion: hactl/v1alpha1
-kind: Group
-metadata: {name: g}
-spec: {resources: [a, b]}
----
-apiVersion: hactl/v1alpha1
-kind: Location
-metadata: {name: g-prefers-n1}
-spec: {resource: g, node: n1, score: 100}
-"""
+TIMING = {**FAST_TIMING, "initdeadtime": "2s"}
+
+
+def manifests(workdir: Path) -> str:
+    """Group g of two monitored Dummies preferring n1; b fails while `fail-b` exists."""
+    return documents(
+        cluster_doc("t", stonith=False, timing=TIMING, defaults={"migrationThreshold": 2}),
+        nodes(),
+        dummy("a"),
+        dummy("b", params={"fail_monitor_file": str(workdir / "fail-b")}),
+        group("g", "a", "b"),
+        prefers("g"),
+    )
 
 
 @pytest.fixture(params=BACKENDS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentCluster]:
     with agent_cluster(tmp_path, backend_url(request.param, tmp_path)) as running:
-        running.apply(MANIFESTS.replace("FAILFILE", str(tmp_path / "fail-b")))
-        for node in ("n1", "n2", "n3"):
-            running.start(node)
+        running.apply(manifests(tmp_path))
+        running.start_all()
         yield running
 
 

@@ -14,36 +14,17 @@ from reconciler.agent.membership import MemberInfo
 from reconciler.agent.records import Incarnation
 from reconciler.store.url import open_store
 from tests.cli.conftest import Hactl, hactl
+from tests.manifests import cluster_doc, document, documents, dummy
 
 __all__ = ["hactl"]
 
-MANIFESTS = """\
-apiVersion: hactl/v1alpha1
-kind: Cluster
-metadata: {name: ops}
-spec:
-  stonith: {enabled: false}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n1}
-spec: {standby: false}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n2}
-spec: {standby: true}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: web}
-spec: {agent: "hactl:Dummy"}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: copies}
-spec: {agent: "hactl:Dummy", clone: {max: 2}}
-"""
+MANIFESTS = documents(
+    cluster_doc("ops", stonith=False, timing={}),
+    document("Node", "n1", {"standby": False}),
+    document("Node", "n2", {"standby": True}),
+    dummy("web", monitor=False),
+    dummy("copies", monitor=False, clone={"max": 2}),
+)
 
 
 @pytest.fixture

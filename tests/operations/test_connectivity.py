@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +19,19 @@ from reconciler.agent.connectivity import Damper, probe_targets
 from reconciler.model.kinds import Connectivity
 from reconciler.store.url import open_store
 from tests import netns
-from tests.harness import HACTL, AgentCluster
-from tests.operations.conftest import WITNESS
+from tests.harness import AgentCluster
+from tests.manifests import (
+    NODES,
+    cluster_doc,
+    document,
+    documents,
+    fence_process,
+    nodes,
+    prefers,
+    witness_service,
+)
 from tests.waiting import wait_until
-from tests.witness import overlaps, serving_since
+from tests.witness import overlaps
 
 
 class TestDamper:
@@ -83,53 +89,28 @@ class TestProbes:
 
 # --- three agents in namespaces -------------------------------------------------------
 
-MANIFESTS = """\
-apiVersion: hactl/v1alpha1
-kind: Cluster
-metadata: {name: pingd}
-spec:
-  timing: {keepalive: 100ms, warntime: 300ms, deadtime: 1s, initdeadtime: 3s}
-  stonith: {enabled: true}
-  autoFailback: true
-  connectivity: {targets: [TARGET], interval: 200ms, attribute: pingd, multiplier: 100, dampen: 1s}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n1}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n2}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {name: n3}
----
-apiVersion: hactl/v1alpha1
-kind: FenceDevice
-metadata: {name: local}
-spec: {driver: fence_process, nodes: [n1, n2, n3]}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {name: service}
-spec:
-  agent: hactl:anything
-  params: {binfile: PYTHON, cmdline_options: "WITNESS WORK/witness.log"}
-  ops: [{name: monitor, interval: 200ms, timeout: 5s}]
----
-apiVersion: hactl/v1alpha1
-kind: Location
-metadata: {name: service-prefers-n1}
-spec: {resource: service, node: n1, score: 100}
----
-apiVersion: hactl/v1alpha1
-kind: Location
-metadata: {name: service-needs-network}
-spec:
-  resource: service
-  rules: [{attribute: pingd, op: lt, value: "1", score: -INFINITY}]
-"""
+
+def manifests(workdir: Path) -> str:
+    """The witness service prefers n1 and needs the network: pingd 0 keeps it away."""
+    connectivity = {
+        "targets": [netns.TARGET],
+        "interval": "200ms",
+        "attribute": "pingd",
+        "multiplier": 100,
+        "dampen": "1s",
+    }
+    needs_network = {
+        "resource": "service",
+        "rules": [{"attribute": "pingd", "op": "lt", "value": "1", "score": "-INFINITY"}],
+    }
+    return documents(
+        cluster_doc("pingd", stonith=True, autoFailback=True, connectivity=connectivity),
+        nodes(),
+        fence_process(),
+        witness_service(workdir),
+        prefers("service"),
+        document("Location", "service-needs-network", needs_network),
+    )
 
 
 class NamespacedCluster(AgentCluster):
@@ -139,22 +120,8 @@ class NamespacedCluster(AgentCluster):
         super().__init__(workdir, store_url=store_url)
         self.network = network
 
-    def start(self, node: str) -> subprocess.Popen[bytes]:
-        log = self.workdir / f"{node}.log"
-        self.logs[node] = log
-        env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
-        command = [
-            *self.network.prefix(node),
-            *HACTL,
-            *("--store", self.store_url, "--cluster", self.cluster, "agent", "--node", node),
-            *("--rsctmp", str(self.rsctmp(node)), "--parent-pid", str(os.getpid())),
-        ]
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command, stdout=out, stderr=out, env=env, start_new_session=True
-            )
-        self.processes[node] = process
-        return process
+    def command_prefix(self, node: str) -> list[str]:
+        return self.network.prefix(node)
 
 
 def attributes(cluster: AgentCluster) -> dict[str, Any]:
@@ -172,30 +139,17 @@ def attributes(cluster: AgentCluster) -> dict[str, Any]:
     return asyncio.run(read())
 
 
-def answering(cluster: AgentCluster) -> set[str]:
-    return serving_since(cluster.workdir / "witness.log", time.monotonic_ns() - 100_000_000)
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[NamespacedCluster]:
     reason = netns.unavailable()
     if reason is not None:
         pytest.skip(f"connectivity test needs network namespaces: {reason}")
-    text = (
-        MANIFESTS.replace("TARGET", netns.TARGET)
-        .replace("WORK", str(tmp_path))
-        .replace("PYTHON", sys.executable)
-        .replace("WITNESS", str(WITNESS))
-    )
-    with netns.private_network(["n1", "n2", "n3"]) as network:
+    with netns.private_network(list(NODES)) as network:
         running = NamespacedCluster(
             tmp_path, store_url=f"sqlite://{tmp_path}/store.db", network=network
         )
         try:
-            running.apply(text)
-            for node in ("n1", "n2", "n3"):
-                running.start(node)
-            wait_until(lambda: answering(running) == {"n1"}, within=20, what="service on n1")
+            running.start_witnessed(manifests(tmp_path))
             wait_until(
                 lambda: attributes(running) == {"n1": 100, "n2": 100, "n3": 100},
                 within=10,
@@ -219,11 +173,11 @@ class TestCutLink:
         cluster.network.cut("n1")
         wait_until(lambda: attributes(cluster)["n1"] == 0, within=10, what="n1 pingd 0")
         wait_until(
-            lambda: len(answering(cluster)) == 1 and "n1" not in answering(cluster),
+            lambda: len(cluster.answering()) == 1 and "n1" not in cluster.answering(),
             within=15,
             what="service moved off n1",
         )
-        (target,) = answering(cluster)
+        (target,) = cluster.answering()
         before = len(connectivity_events(cluster, target))
         stops_before = cluster.actions(target).count(("stop", "service"))
 
@@ -237,11 +191,11 @@ class TestCutLink:
         assert attributes(cluster)[target] == 100
         assert len(connectivity_events(cluster, target)) == before
         assert cluster.actions(target).count(("stop", "service")) == stops_before
-        assert answering(cluster) == {target}
+        assert cluster.answering() == {target}
 
         cluster.network.mend("n1")
         wait_until(lambda: attributes(cluster)["n1"] == 100, within=10, what="n1 pingd back")
-        wait_until(lambda: answering(cluster) == {"n1"}, within=15, what="service back on n1")
+        wait_until(lambda: cluster.answering() == {"n1"}, within=15, what="service back on n1")
         time.sleep(0.3)  # let the witness run on: a second copy would show up here
         assert overlaps(cluster.workdir / "witness.log") == []
         lost = [e for e in connectivity_events(cluster, "n1") if e["details"]["value"] == 0]

@@ -17,7 +17,6 @@ import threading
 import time
 
 from tests.harness import HACTL, AgentCluster
-from tests.operations.conftest import answering
 from tests.waiting import wait_until
 from tests.witness import overlaps
 
@@ -35,7 +34,7 @@ class TestDrainAndReturn:
         assert target in ("n2", "n3")
         assert status["resources"]["data"]["node"] == target
         assert cluster.running_on("data") == [target]
-        wait_until(lambda: answering(cluster) == {target}, within=5, what="service elsewhere")
+        wait_until(lambda: cluster.answering() == {target}, within=5, what="service elsewhere")
 
         # The GitOps pipeline re-applies the manifests (standby: false) meanwhile.
         cluster.hactl("apply", "-f", str(cluster.workdir / "manifests.yaml"))
@@ -43,14 +42,14 @@ class TestDrainAndReturn:
         waited = cluster.hactl("wait", "--for", "converged", "--timeout", "10s")
         assert "converged" in waited.stdout
         assert cluster.status()["nodes"]["n1"]["state"] == "standby"
-        assert answering(cluster) == {target}
+        assert cluster.answering() == {target}
 
         back = cluster.hactl("node", "online", "n1", "--wait", "--timeout", "30s")
         assert "converged" in back.stdout
         status = cluster.status()
         assert status["nodes"]["n1"]["state"] == "online"
         assert status["resources"]["service"]["node"] == "n1"
-        wait_until(lambda: answering(cluster) == {"n1"}, within=5, what="service back on n1")
+        wait_until(lambda: cluster.answering() == {"n1"}, within=5, what="service back on n1")
         time.sleep(0.3)  # let the witness run on: a second copy would show up here
         assert overlaps(log) == []
         assert cluster.running_on("data") == ["n1"]
@@ -76,7 +75,7 @@ class TestClusterMaintenance:
         cluster.hactl("node", "standby", "n1")
         ended = cluster.hactl("wait", "--for", "node/n1=drained", "--timeout", "5s", check=False)
         assert ended.returncode == 1 and "nothing will move it" in ended.stderr
-        assert answering(cluster) == {"n1"}
+        assert cluster.answering() == {"n1"}
         cluster.hactl("maintenance", "off")
         cluster.hactl("wait", "--for", "node/n1=drained", "--timeout", "30s")
         assert overlaps(cluster.workdir / "witness.log") == []

@@ -9,7 +9,6 @@ import time
 from datetime import datetime
 
 from tests.harness import AgentCluster
-from tests.operations.conftest import answering
 from tests.waiting import wait_until
 from tests.witness import intervals, overlaps
 
@@ -35,7 +34,7 @@ class TestMoveForAWhile:
         assert "move app to n2 until" in moved.stdout and "converged" in moved.stdout
         (item,) = json.loads(cluster.hactl("get", "intents", "-o", "json").stdout)["items"]
         until = datetime.fromisoformat(item["until"]).timestamp()
-        wait_until(lambda: answering(cluster) == {"n1"}, within=30, what="service back on n1")
+        wait_until(lambda: cluster.answering() == {"n1"}, within=30, what="service back on n1")
         wait_until(lambda: intents(cluster) == [], within=5, what="the expired intent removed")
         no_two_copies(cluster)
         spans = intervals(log)
@@ -58,7 +57,7 @@ class TestLeaderChange:
         cluster.hactl("resource", "ban", "app", "--from", "n1", "--wait", "--timeout", "30s")
         cluster.hactl("resource", "move", "app", "--to", target, "--wait", "--timeout", "30s")
         assert cluster.where("service") == target
-        assert "intent-move-app" in cluster.hactl("explain", "service").stdout
+        assert f"move app to {target} (by " in cluster.hactl("explain", "service").stdout
         # A GitOps apply of the unchanged manifests leaves the intents alone.
         cluster.hactl("apply", "-f", str(cluster.workdir / "manifests.yaml"))
         assert intents(cluster) == ["ban/app/n1", "move/app"]
@@ -93,7 +92,7 @@ class TestRestartAndCleanup:
             ("start", "service"),
         ]
         assert intents(cluster) == [] and cluster.where("service") == "n1"
-        wait_until(lambda: answering(cluster) == {"n1"}, within=5, what="service answering")
+        wait_until(lambda: cluster.answering() == {"n1"}, within=5, what="service answering")
         no_two_copies(cluster)
 
     def test_cleanup_resets_failcounts(self, cluster: AgentCluster) -> None:
