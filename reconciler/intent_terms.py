@@ -40,7 +40,8 @@ def location_name(intent: Intent, taken: set[str]) -> str:
 INTENT_SOURCE = "intent:"
 """How a source that is an intent, not a file, begins (its line is 0)."""
 INTENT_KEY = "Intent"
-"""The kind in `DeclaredState.sources` of a restart intent (it has no object of its own)."""
+"""The kind in `DeclaredState.sources` under which intents that make no object of their
+own are recorded by name (restart, node standby/maintenance, cluster maintenance)."""
 
 
 def intent_source(intent: Intent) -> Source:
