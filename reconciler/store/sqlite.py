@@ -7,7 +7,8 @@ top: a store-wide revision (`meta`), the change log watches read (`log`), and le
 with SIGKILL still vanish, with DELETE events, about one TTL later.
 
 - Durability: WAL journal with synchronous=FULL, so an acknowledged write (an apply, a
-  fencing record) survives power loss, not only a crash.
+  fencing record) survives power loss, not only a crash. Lease refreshes alone skip the
+  fsync (see _Db.refresh): a power loss expires every lease anyway.
 - Writers take the lock up front (`BEGIN IMMEDIATE`): a transaction never has to upgrade
   a read lock, which SQLite cannot wait for. Lock waits are bounded by `timeout`; past it
   the call raises StoreUnavailable.
@@ -96,6 +97,8 @@ _LOG = (
 )
 _DUE = "SELECT id FROM leases WHERE deadline <= ? OR boot_id != ? ORDER BY id"
 _NEXT_DEADLINE = "SELECT min(deadline) FROM leases WHERE boot_id = ?"
+_LEASE = "SELECT ttl, deadline, boot_id FROM leases WHERE id = ?"
+_REFRESH = "UPDATE leases SET deadline = ? WHERE id = ?"
 FULL_POLL_S = 1.0
 """A watching process looks into the database at least this often even when nothing woke
 it (a safety net under the change notification, see _poll)."""
@@ -212,13 +215,25 @@ class _Db:
         return cursor.lastrowid
 
     def refresh(self, lease: int) -> float:
-        with self._write():
-            self._expire(time.monotonic())
-            row = self._conn.execute("SELECT ttl FROM leases WHERE id = ?", (lease,)).fetchone()
-            if row:
-                deadline = time.monotonic() + row[0]
-                self._conn.execute("UPDATE leases SET deadline = ? WHERE id = ?", (deadline, lease))
-        if row is None:
+        """Move the lease's deadline one TTL ahead; LeaseLost if it is due or gone.
+
+        The only commit that does not wait for the disk (synchronous=NORMAL, which still
+        loses nothing when a process crashes): after a power loss every lease is from
+        another boot and so expired anyway, while a refresh that waits for an fsync can
+        miss its deadline on a busy disk. Expiries stay FULL, like every revision."""
+        self.expire_due()
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            with self._write():
+                now = time.monotonic()
+                row = self._conn.execute(_LEASE, (lease,)).fetchone()
+                alive = row is not None and row[1] > now and row[2] == self.boot_id
+                if alive:
+                    self._conn.execute(_REFRESH, (now + row[0], lease))
+        finally:
+            self._conn.execute("PRAGMA synchronous=FULL")
+        if not alive:
+            self.expire_due()  # it fell due a moment ago: its keys go now, durably
             raise LeaseLost(f"lease {lease} expired or was revoked")
         return float(row[0])
 

@@ -39,6 +39,10 @@ class TestFiles:
         store = SqliteStore(tmp_path / "store.db")
         try:
             await store.put("/k", b"")
+            lease = await store.grant_lease(30)
+            await store.refresh_lease(lease)  # skips the fsync, and only it
+            sync = await store._run(lambda db: db._conn.execute("PRAGMA synchronous").fetchone())
+            assert sync == (2,), "FULL after a lease refresh"
         finally:
             await store.close()
         with sqlite3.connect(tmp_path / "store.db") as db:
