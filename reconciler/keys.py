@@ -156,8 +156,8 @@ def event(cluster: str, writer: str, slot: int) -> str:
 
 
 RUNTIME_PREFIXES = (
-    "members/",
     "incarnations/",
+    "members/",
     "clean/",
     "shutdown/",
     "fenced/",
@@ -168,7 +168,12 @@ RUNTIME_PREFIXES = (
     "decisions/",
     "intents/",
 )
-"""What the leader reads each round (declared state comes through the generation).
+"""What the leader reads each round (declared state comes through the generation), one
+range per prefix, so not at one revision: the order makes the races benign. An agent
+writes its incarnation together with its membership key, so incarnations come first (a
+member whose incarnation was not read yet is online; read the other way round, a node
+joining between the two reads would look lost and be fenced). A clean-shutdown record is
+written before the key goes, so members come before clean.
 Poison pills (`poison/`) are only read by the node they name; the fence history is a ring
 of the event stream (`events/_fencing/`), which never wakes the leader."""
 
