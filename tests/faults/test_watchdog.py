@@ -13,7 +13,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,71 +24,32 @@ from reconciler.agent.poison import PoisonPill
 from reconciler.agent.records import FenceRecord, Incarnation
 from reconciler.store.url import open_store
 from tests.harness import FENCE_PROCESS, AgentCluster
+from tests.manifests import FAST_TIMING, document, documents, nodes, witnessed_app
 from tests.waiting import wait_until
 from tests.witness import intervals, overlaps, serving_since
 
-WITNESS = Path(__file__).resolve().parent.parent / "witness_daemon.py"
 WATCHDOG_TIMEOUT = 2.0
-DEADTIME = 1.0
+"""Twice deadtime (1 s, FAST_TIMING): the node's watchdog fires 1 s after its last pet."""
 
-MANIFESTS = f"""\
-apiVersion: hactl/v1alpha1
-kind: Cluster
-metadata: {{name: watchdog}}
-spec:
-  timing: {{keepalive: 100ms, warntime: 300ms, deadtime: {DEADTIME:g}s, initdeadtime: 3s}}
-  stonith: {{enabled: true, watchdogTimeout: {WATCHDOG_TIMEOUT:g}s}}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {{name: n1}}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {{name: n2}}
----
-apiVersion: hactl/v1alpha1
-kind: Node
-metadata: {{name: n3}}
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {{name: data}}
-spec:
-  agent: hactl:Dummy
-  params: {{fail_monitor_file: WORK/fail-monitor, fail_stop_file: WORK/fail-stop}}
-  ops: [{{name: monitor, interval: 200ms, timeout: 5s}}]
----
-apiVersion: hactl/v1alpha1
-kind: Resource
-metadata: {{name: service}}
-spec:
-  agent: hactl:anything
-  params: {{binfile: PYTHON, cmdline_options: "WITNESS WORK/witness.log"}}
-  ops: [{{name: monitor, interval: 200ms, timeout: 5s}}]
----
-apiVersion: hactl/v1alpha1
-kind: Group
-metadata: {{name: app}}
-spec: {{resources: [data, service]}}
----
-apiVersion: hactl/v1alpha1
-kind: Location
-metadata: {{name: app-prefers-n1}}
-spec: {{resource: app, node: n1, score: 100}}
-"""
+
+def manifests(workdir: Path) -> str:
+    stonith = {"enabled": True, "watchdogTimeout": f"{WATCHDOG_TIMEOUT:g}s"}
+    faults = {
+        "fail_monitor_file": f"{workdir}/fail-monitor",
+        "fail_stop_file": f"{workdir}/fail-stop",
+    }
+    return documents(
+        document("Cluster", "watchdog", {"timing": FAST_TIMING, "stonith": stonith}),
+        nodes(),
+        witnessed_app(workdir, data=faults),
+    )
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
-    text = (
-        MANIFESTS.replace("WORK", str(tmp_path))
-        .replace("PYTHON", sys.executable)
-        .replace("WITNESS", str(WITNESS))
-    )
     running = AgentCluster(tmp_path, store_url=f"sqlite://{tmp_path}/store.db")
     try:
-        running.apply(text)
+        running.apply(manifests(tmp_path))
         for node in ("n1", "n2", "n3"):
             running.start(node)
         wait_until(
