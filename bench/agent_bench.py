@@ -89,6 +89,10 @@ def wait(cluster: AgentCluster, count: int, limit: float) -> float:
     while not all_started(cluster, count):
         if time.monotonic() - start > limit:
             raise SystemExit(f"not converged within {limit}s")
+        for node, process in cluster.processes.items():
+            if process.poll() is not None:
+                log = cluster.logs[node].read_text().splitlines()[-3:]
+                raise SystemExit(f"agent {node} exited with {process.returncode}: {log}")
         time.sleep(0.05)
     return time.monotonic() - start
 
@@ -102,6 +106,8 @@ class Idle:
     pid: int = 0
     windows: list[tuple[float, float]] = field(default_factory=list)
     rss: float = 0.0
+    exited: str = ""
+    """Why the agent ended during the measurement (its last log line): its windows stop."""
 
     def median(self, part: int | None = None) -> float:
         values = [sum(w) if part is None else w[part] for w in self.windows]
@@ -109,7 +115,9 @@ class Idle:
 
 
 @contextmanager
-def idle_cluster(directory: Path, resources: int, idle: Idle) -> Iterator[AgentCluster]:
+def idle_cluster(
+    directory: Path, resources: int, idle: Idle, clusters: list[AgentCluster]
+) -> Iterator[AgentCluster]:
     cluster = AgentCluster(directory, store_url=f"sqlite://{directory}/store.db")
     try:
         cluster.apply(manifests(1, resources, interval="10s", keepalive=idle.keepalive))
@@ -118,6 +126,7 @@ def idle_cluster(directory: Path, resources: int, idle: Idle) -> Iterator[AgentC
             idle.pid = cluster.start("n1").pid
         finally:
             del os.environ["HACTL_SQLITE_WATCH"]
+        clusters.append(cluster)
         yield cluster
     finally:
         cluster.stop_all()
@@ -126,24 +135,27 @@ def idle_cluster(directory: Path, resources: int, idle: Idle) -> Iterator[AgentC
 def measure_idle(resources: int, window: float, count: int) -> list[Idle]:
     """Every setting at once, over the same `count` windows of `window` seconds."""
     idles = [Idle(keepalive, watch) for keepalive in TIMINGS for watch in WATCHES]
+    clusters: list[AgentCluster] = []
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
-        clusters = []
-        for i, idle in enumerate(idles):
+        for i, idle in enumerate(idles):  # one at a time: starting 100 resources is busy
             directory = Path(tmp) / str(i)
             directory.mkdir()
-            clusters.append(stack.enter_context(idle_cluster(directory, resources, idle)))
-        for cluster in clusters:
+            cluster = stack.enter_context(idle_cluster(directory, resources, idle, clusters))
             wait(cluster, resources, 180)
         time.sleep(12)  # past the first monitor round, which the starts bunched together
         for _ in range(count):
             before, t0 = [cpu_seconds(idle.pid) for idle in idles], time.monotonic()
             time.sleep(window)
             after, elapsed = [cpu_seconds(idle.pid) for idle in idles], time.monotonic() - t0
-            for idle, (own0, kids0), (own1, kids1) in zip(idles, before, after, strict=True):
+            for idle, cluster, (own0, kids0), (own1, kids1) in zip(
+                idles, clusters, before, after, strict=True
+            ):
+                if idle.exited or cluster.processes["n1"].poll() is not None:
+                    idle.exited = idle.exited or cluster.logs["n1"].read_text().splitlines()[-1]
+                    continue
                 own, kids = (own1 - own0) / elapsed, (kids1 - kids0) / elapsed
                 idle.windows.append((100 * own, 100 * kids))
-        for idle in idles:
-            idle.rss = rss_mb(idle.pid)
+                idle.rss = rss_mb(idle.pid)
     return idles
 
 
@@ -180,6 +192,9 @@ def main() -> None:
     for column in ("keepalive", "store watch", "CPU total", "agent", "monitors", "RSS"):
         table.add_column(column, justify="right")
     for idle in idles:
+        if not idle.windows:
+            table.add_row(idle.keepalive, idle.watch, "exited", "", "", "")
+            continue
         table.add_row(
             idle.keepalive,
             idle.watch,
@@ -190,6 +205,12 @@ def main() -> None:
         )
     table.caption = "targets: CPU total ≤ 2 %, RSS ≤ 80 MB"
     Console().print(table)
+    for idle in idles:
+        if idle.exited:
+            print(
+                f"keepalive {idle.keepalive}, {idle.watch}: the agent exited after "
+                f"{len(idle.windows)} windows: {idle.exited}"
+            )
     if options.converge_resources:
         applied, total = converge(options.converge_resources)
         table = Table(title=f"apply of {options.converge_resources} resources, 3 agents running")
