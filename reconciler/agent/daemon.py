@@ -107,6 +107,7 @@ class NodeAgent:
             info=MemberInfo.for_this_process(node),
             budget=budget,
             on_refreshed=watchdog.pet if watchdog is not None else None,
+            watchdog=watchdog.timeout if watchdog is not None else 0.0,
         )
         code = 1
         try:

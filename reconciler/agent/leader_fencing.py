@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import structlog
@@ -29,7 +29,7 @@ from reconciler.agent.fence_history import FenceEntry
 from reconciler.agent.fencer import FenceResult
 from reconciler.agent.observe import RuntimeRecords
 from reconciler.agent.poison import PoisonPill
-from reconciler.agent.records import FenceRecord
+from reconciler.agent.records import FenceRecord, Incarnation
 from reconciler.agent.watchdog_timing import fenced_after
 from reconciler.events import EventLog
 from reconciler.fencing import levels_for
@@ -81,6 +81,7 @@ class LeaderFencing:
         """Node → when this leader first saw its lease gone (monotonic)."""
         self._incarnations: dict[str, str] = {}
         self._observed = asyncio.Event()
+        self._said: set[tuple[str, str, str, str]] = set()
 
     def cancel(self) -> None:
         for task in self._tasks.values():
@@ -127,7 +128,7 @@ class LeaderFencing:
             if last is None or records.fenced_now(node):
                 continue
             if stonith:
-                task = asyncio.create_task(self._fence(declared, node, last.incarnation, reason))
+                task = asyncio.create_task(self._fence(declared, node, last, reason))
             else:
                 record = FenceRecord(
                     last.incarnation, self._wall(), "none", "assumed-down", self._node
@@ -140,16 +141,17 @@ class LeaderFencing:
             self._tasks[node] = task
 
     async def _fence(
-        self, declared: DeclaredState, node: str, incarnation: str, reason: str
+        self, declared: DeclaredState, node: str, last: Incarnation, reason: str
     ) -> None:
         log.warning("leader.fencing", node=node, reason=reason)
         await self._events.emit("fence.started", f"fencing {node}: {reason}", node=node)
+        incarnation = last.incarnation
         watchdog = declared.cluster.spec.stonith.watchdog_timeout.seconds
         if levels_for(node, declared.fence_devices.values()) or not watchdog:
             result = await self._fencer.fence(
                 node, incarnation=incarnation, declared=declared, reason=reason
             )
-            await fence_history.record(self._history, result.history)
+            await self._add_history(result.history)
             if result.record is not None:
                 await self._record(node, result.record)
                 return
@@ -157,7 +159,33 @@ class LeaderFencing:
             await self._events.emit("fence.failed", f"fencing {node} failed", node=node, ok=False)
             if not watchdog:
                 return
-        await self._fence_by_watchdog(node, incarnation, reason, watchdog)
+        if not last.watchdog:
+            # Its agent started without a watchdog (before watchdogTimeout was set): waiting
+            # would prove nothing. It stays unfenced, and its resources where they are.
+            why = "its agent runs no watchdog (restart it to get one)"
+            log.error("leader.watchdog_fencing_impossible", node=node, reason=why)
+            entry = FenceEntry(
+                node, WATCHDOG, None, "self-fence", "failed", why, self._node, incarnation
+            )
+            await self._add_history([entry])
+            return
+        # The node's watchdog fires after last.watchdog; the count must be at least twice
+        # that, whatever watchdogTimeout says now (it may have been lowered since).
+        wait = max(watchdog, 2 * last.watchdog)
+        await self._fence_by_watchdog(node, incarnation, reason, wait)
+
+    async def _add_history(self, entries: Iterable[FenceEntry]) -> None:
+        """Add to the fence history; an entry where nothing could run (no device, no
+        watchdog) only once per node and incarnation, or every round would add one."""
+        fresh = []
+        for entry in entries:
+            if entry.device in ("-", WATCHDOG) and entry.outcome != "success":
+                key = (entry.node, entry.incarnation, entry.device, entry.reason)
+                if key in self._said:
+                    continue
+                self._said.add(key)
+            fresh.append(entry)
+        await fence_history.record(self._history, fresh)
 
     async def _fence_by_watchdog(
         self, node: str, incarnation: str, reason: str, watchdog_timeout: float
@@ -213,7 +241,7 @@ class LeaderFencing:
         if not result.succeeded:
             return
         if entry is not None:
-            await fence_history.record(self._history, [entry])
+            await self._add_history([entry])
         how = (
             "assumed down (stonith disabled)"
             if record.device == "none"

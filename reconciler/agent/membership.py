@@ -86,6 +86,7 @@ class Membership:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         on_refreshed: Callable[[float], None] | None = None,
+        watchdog: float = 0.0,
     ) -> None:
         self._store = store
         self._cluster = cluster
@@ -98,6 +99,8 @@ class Membership:
         self.last_ok_sent = 0.0
         self.lost = asyncio.Event()
         self._on_refreshed = on_refreshed
+        self._watchdog = watchdog
+        """The node watchdog's timeout (0: none), recorded with the incarnation."""
         """Called with the moment a lease refresh that succeeded was sent (the watchdog's
         pet), only while the agent is within its fail-fast budget."""
         self.may_hold_lease = False
@@ -147,9 +150,17 @@ class Membership:
         if granted_ttl(self.budget.ttl, granted) == "shorter":
             return False  # its deadtime was another: join afresh, or be refused there
         self.info = MemberInfo(previous.node, previous.incarnation, self.info.pid, self.info.host)
+        # The incarnation now has this agent's watchdog (or none): say so, for the leader.
+        record_key = keys.incarnation(self._cluster, self.info.node)
+        record = await self._store.get(record_key)
+        joined_at = Incarnation.from_json(record.value).joined_at if record else self._wall()
+        incarnation = Incarnation(previous.incarnation, joined_at, self._watchdog)
         result = await self._store.txn(
             [Compare.value_is(self._key, held.value)],
-            [Put(self._key, self.info.to_json(), lease=held.lease)],
+            [
+                Put(self._key, self.info.to_json(), lease=held.lease),
+                Put(record_key, incarnation.to_json()),
+            ],
         )
         if not result.succeeded:
             return False
@@ -172,7 +183,7 @@ class Membership:
         # Armed before the key exists: once peers can see this node, its watchdog guards it.
         self.may_hold_lease = True
         self._confirmed(sent)
-        incarnation = Incarnation(self.info.incarnation, self._wall())
+        incarnation = Incarnation(self.info.incarnation, self._wall(), self._watchdog)
         result = await self._store.txn(
             [Compare.absent(self._key)],
             [

@@ -28,6 +28,9 @@ class Incarnation:
 
     incarnation: str
     joined_at: float
+    watchdog: float = 0.0
+    """Seconds this run's watchdog waits for a pet before it self-fences the node; 0: it
+    runs none (watchdog fencing is impossible for it, whatever the cluster declares now)."""
 
     def to_json(self) -> bytes:
         return _encode(self)
@@ -35,7 +38,9 @@ class Incarnation:
     @classmethod
     def from_json(cls, raw: bytes) -> Incarnation:
         body = json.loads(raw)
-        return cls(str(body["incarnation"]), float(body["joined_at"]))
+        return cls(
+            str(body["incarnation"]), float(body["joined_at"]), float(body.get("watchdog", 0.0))
+        )
 
 
 @dataclass(frozen=True, slots=True)

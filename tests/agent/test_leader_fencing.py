@@ -27,6 +27,8 @@ from tests.waiting import eventually
 
 CLUSTER = "c"
 WATCHDOG = 0.3
+N1 = Incarnation("i-n1", 0.0, WATCHDOG / 2)
+"""n1's agent runs a watchdog that fires after WATCHDOG/2."""
 
 
 class FakeElection:
@@ -81,7 +83,7 @@ def records(*, n1_member: bool) -> RuntimeRecords:
     members = {"n2": MemberInfo("n2", "i-n2", 1, "h")}
     if n1_member:
         members["n1"] = MemberInfo("n1", "i-n1", 2, "h")
-    incarnations = {n: Incarnation(f"i-{n}", 0.0) for n in ("n1", "n2")}
+    incarnations = {"n1": N1, "n2": Incarnation("i-n2", 0.0, WATCHDOG / 2)}
     return RuntimeRecords(members=members, incarnations=incarnations)
 
 
@@ -115,7 +117,7 @@ class TestDevicesThenWatchdog:
         leader = await fencing_of(store, devices)
         state = declared(devices=True, watchdog=WATCHDOG)
         leader.observe(state, records(n1_member=False))
-        await leader._fence(state, "n1", "i-n1", "lost")
+        await leader._fence(state, "n1", N1, "lost")
         record = await fenced(store)
         assert record is not None and record.device == "ipmi"
         assert await store.get(keys.poison_pill(CLUSTER, "n1")) is None
@@ -125,7 +127,7 @@ class TestDevicesThenWatchdog:
         leader = await fencing_of(store, devices)
         state = declared(devices=True, watchdog=WATCHDOG)
         leader.observe(state, records(n1_member=True))  # alive but unclean
-        task = asyncio.create_task(leader._fence(state, "n1", "i-n1", "stop failed"))
+        task = asyncio.create_task(leader._fence(state, "n1", N1, "stop failed"))
 
         async def pill_written() -> bool:
             return await store.get(keys.poison_pill(CLUSTER, "n1")) is not None
@@ -157,7 +159,7 @@ class TestDevicesThenWatchdog:
         leader = await fencing_of(store, devices)
         state = declared(devices=False, watchdog=WATCHDOG)
         leader.observe(state, records(n1_member=False))
-        await asyncio.wait_for(leader._fence(state, "n1", "i-n1", "lost"), timeout=5)
+        await asyncio.wait_for(leader._fence(state, "n1", N1, "lost"), timeout=5)
         assert devices.calls == 0
         record = await fenced(store)
         assert record is not None and record.device == "watchdog"
@@ -166,7 +168,7 @@ class TestDevicesThenWatchdog:
         leader = await fencing_of(store, Devices(succeed=False))
         state = declared(devices=False, watchdog=30)
         leader.observe(state, records(n1_member=False))
-        task = asyncio.create_task(leader._fence(state, "n1", "i-n1", "lost"))
+        task = asyncio.create_task(leader._fence(state, "n1", N1, "lost"))
         await asyncio.sleep(0.05)
         rejoined = records(n1_member=True)
         rejoined.incarnations["n1"] = Incarnation("i-n1-again", 1.0)
@@ -174,12 +176,41 @@ class TestDevicesThenWatchdog:
         await asyncio.wait_for(task, timeout=5)
         assert await fenced(store) is None
 
+    async def test_an_agent_without_watchdog_is_never_fenced_by_one(
+        self, store: MemoryStore
+    ) -> None:
+        """Started before watchdogTimeout was set: waiting for its lease proves nothing."""
+        leader = await fencing_of(store, Devices(succeed=False))
+        state = declared(devices=False, watchdog=WATCHDOG)
+        bare = Incarnation("i-n1", 0.0)
+        leader.observe(state, records(n1_member=False))
+        for _ in range(3):  # a fencing each round
+            await asyncio.wait_for(leader._fence(state, "n1", bare, "lost"), timeout=5)
+        assert await fenced(store) is None
+        assert await store.get(keys.poison_pill(CLUSTER, "n1")) is None
+        history = await read_history(store, CLUSTER, "n1")
+        assert [(e.device, e.outcome) for e in history] == [("watchdog", "failed")]
+        assert "runs no watchdog" in history[0].reason
+
+    async def test_a_longer_node_watchdog_is_waited_for(self, store: MemoryStore) -> None:
+        """watchdogTimeout lowered after the agent started: the count follows the node's."""
+        leader = await fencing_of(store, Devices(succeed=False))
+        state = declared(devices=False, watchdog=WATCHDOG)
+        slow = Incarnation("i-n1", 0.0, WATCHDOG)
+        leader.observe(state, records(n1_member=False))
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await asyncio.wait_for(leader._fence(state, "n1", slow, "lost"), timeout=5)
+        assert loop.time() - began >= 2 * WATCHDOG
+        record = await fenced(store)
+        assert record is not None and record.device == "watchdog"
+
     async def test_without_watchdog_devices_are_all_there_is(self, store: MemoryStore) -> None:
         devices = Devices(succeed=False)
         leader = await fencing_of(store, devices)
         state = declared(devices=False, watchdog=0)
         leader.observe(state, records(n1_member=False))
-        await leader._fence(state, "n1", "i-n1", "lost")
+        await leader._fence(state, "n1", N1, "lost")
         assert devices.calls == 1
         assert await fenced(store) is None
         assert await store.get(keys.poison_pill(CLUSTER, "n1")) is None

@@ -18,6 +18,7 @@ from reconciler.agent import watchdog_process
 from reconciler.agent.budget import LeaseBudget, granted_ttl
 from reconciler.agent.membership import LeaseTooShort, MemberInfo, Membership
 from reconciler.agent.poison import PoisonPill, watch_for_pill
+from reconciler.agent.records import Incarnation
 from reconciler.agent.watchdog_timing import (
     fenced_after,
     fires_at,
@@ -96,6 +97,21 @@ class TestPets:
         count = len(pets)
         await asyncio.sleep(ttl)
         assert len(pets) == count  # never after the lease is given up
+
+    async def test_the_incarnation_says_which_watchdog_guards_it(self) -> None:
+        store = MemoryStore()
+        member = Membership(
+            store,
+            cluster="t",
+            info=MemberInfo.for_this_process("n1"),
+            budget=LeaseBudget(ttl=0.6, keepalive=0.1, warntime=0.3),
+            watchdog=0.75,
+        )
+        await member.join()
+        kv = await store.get(keys.incarnation("t", "n1"))
+        assert kv is not None and Incarnation.from_json(kv.value).watchdog == 0.75
+        await member.leave()
+        await store.close()
 
     async def test_no_pet_once_the_lease_is_lost(self) -> None:
         store = MemoryStore()
