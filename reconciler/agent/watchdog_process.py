@@ -29,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 
 EXIT_GRACE_S = 1.0
 """At end of file, how long the agent gets to finish exiting before it is killed."""
@@ -36,7 +37,9 @@ DRIVER_TIMEOUT_S = 30.0
 
 
 def say(event: str, **fields: object) -> None:
-    line = {"event": event, "level": "critical", "logger": "hactl.watchdog", **fields}
+    """One JSON line on the agent's stderr, shaped like the agent's own log lines."""
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    line = {**fields, "event": event, "level": "critical", "timestamp": now}
     print(json.dumps(line), file=sys.stderr, flush=True)
 
 
