@@ -8,12 +8,12 @@ about 0.2 s and make the smallest lease TTL etcd grants 1 s.
 
 Members are started through `setpriv --pdeathsig KILL`, so they die with the test
 process even when it is killed; `stop()` kills every member it started, by PID.
+Start members from the main thread only: the death signal follows the thread that
+started them.
 
 With `netns`, the members run in that network namespace (made by the test, see
 tests/netns.py): on its loopback as usual, and for clients also on `also_listen`, the
 namespace's address that other namespaces reach over a link the test can cut.
-Start members from the main thread only: the death signal follows the thread that
-started them.
 """
 
 from __future__ import annotations
