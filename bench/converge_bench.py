@@ -7,11 +7,13 @@ lease refreshes, lost memberships, agents that exited, leader elections, failed
 rounds and passes. Then the median and the worst run.
 
     .venv/bin/python bench/converge_bench.py [--runs 5] [--resources 1000]
-                                             [--keepalive 200ms|1s] [--code A --code B]
+                                             [--keepalive 200ms|1s] [--wait] [--code A --code B]
 
-`--code DIR` (repeatable) runs the agents and commands from another checkout (they are
-started with `python -m reconciler` in DIR): several `--code` alternate run by run, so
-a before/after comparison shares the machine's noise. Without it: this checkout.
+`--wait` applies with `hactl apply --wait` and shows how long it took, its outcome and
+the CPU time the waiting command used. `--code DIR` (repeatable) runs the agents and
+commands from another checkout (started with `python -m reconciler` in DIR); several
+`--code` alternate run by run, so a before/after comparison shares the machine's
+noise. Without it: this checkout.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import logging
 import math
 import os
+import resource
 import sqlite3
 import statistics
 import sys
@@ -133,8 +136,9 @@ def revision(cluster: AgentCluster) -> int:
 
 
 def one_run(
-    resources: int, keepalive: str, limit: float, keep: Path | None, code: Path
+    resources: int, keepalive: str, limit: float, keep: Path | None, code: Path, *, wait: bool
 ) -> dict[str, object]:
+    outcome = ""
     with contextlib.ExitStack() as stack:
         stack.callback(os.chdir, os.getcwd())
         os.chdir(code)  # `python -m reconciler` of the agents and commands runs from here
@@ -159,7 +163,18 @@ def one_run(
             first = revision(cluster)
             with LockProbe(tmp / "store.db") as probe:
                 start = time.monotonic()
-                cluster.apply(manifests(resources, keepalive))
+                if wait:
+                    path = tmp / "manifests.yaml"
+                    path.write_text(manifests(resources, keepalive))
+                    args = ("apply", "-f", str(path), "--wait", "--timeout", f"{limit:g}s")
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    waited = cluster.hactl(*args, check=False, timeout=limit + 30)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                    outcome = "ok" if waited.returncode == 0 else f"exit {waited.returncode}"
+                    outcome += f", {cpu:.1f} s CPU"
+                else:
+                    cluster.apply(manifests(resources, keepalive))
                 applied = time.monotonic() - start
                 while not all_started(cluster, resources):
                     everyone_gone = all(p.poll() is not None for p in cluster.processes.values())
@@ -169,6 +184,7 @@ def one_run(
                 total = time.monotonic() - start
             exited = [n for n, p in cluster.processes.items() if p.poll() is not None]
             return {
+                "outcome": outcome,
                 "applied": applied,
                 "total": total,
                 "exited": exited,
@@ -198,13 +214,19 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=180.0, help="give a run up after (s)")
     parser.add_argument("--keep", type=Path, help="keep each run's store and agent logs here")
     parser.add_argument("--code", type=Path, action="append", help="checkout to run (repeatable)")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="`hactl apply --wait` (its time, outcome and CPU in the apply column)",
+    )
     options = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     table = Table(
         title=f"apply of {options.resources} resources → all Started, 3 agents, "
         f"embedded store, keepalive {options.keepalive} (target ≤ 15 s)"
     )
-    columns = ("run", "apply s", "→ Started s", "commits", "lock wait p99/max ms", "exited")
+    apply_column = "apply --wait s" if options.wait else "apply s"
+    columns = ("run", apply_column, "→ Started s", "commits", "lock wait p99/max ms", "exited")
     for column in (*columns, *WATCHED):
         table.add_column(column.removeprefix("membership."), justify="right")
     codes = options.code or [ROOT]
@@ -212,7 +234,12 @@ def main() -> None:
     for number in range(1, options.runs + 1):
         for code in codes:
             row = one_run(
-                options.resources, options.keepalive, options.limit, options.keep, code.resolve()
+                options.resources,
+                options.keepalive,
+                options.limit,
+                options.keep,
+                code.resolve(),
+                wait=options.wait,
             )
             total = float(row["total"])  # type: ignore[arg-type]
             reached = not row["exited"] and total < options.limit
@@ -220,7 +247,7 @@ def main() -> None:
             shown = f"{total:.2f}" if reached else "never"
             table.add_row(
                 f"{number} {code.name}" if len(codes) > 1 else str(number),
-                f"{row['applied']:.2f}",
+                f"{row['applied']:.2f} {row['outcome']}".rstrip(),
                 shown,
                 str(row["commits"]),
                 f"{1000 * row['lock p99']:.0f}/{1000 * row['lock max']:.0f}",  # type: ignore[operator]

@@ -43,12 +43,14 @@ class AgentCluster:
 
     # --- commands --------------------------------------------------------------------
 
-    def hactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def hactl(
+        self, *args: str, check: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [*HACTL, "--store", self.store_url, "--cluster", self.cluster, *args],
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=timeout,
             check=False,
         )
         if check and done.returncode != 0:
