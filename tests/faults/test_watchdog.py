@@ -1,4 +1,4 @@
-"""Watchdog fencing under faults, on the embedded store, witnessed from outside.
+"""Watchdog fencing under faults, on the embedded store and etcd, witnessed from outside.
 
 Three real agents, stonith by watchdog only (no FenceDevice): each agent runs its
 watchdog process. A node frozen past deadtime is killed by its own watchdog, and its
@@ -23,7 +23,7 @@ from reconciler import keys
 from reconciler.agent.poison import PoisonPill
 from reconciler.agent.records import FenceRecord, Incarnation
 from reconciler.store.url import open_store
-from tests.harness import FENCE_PROCESS, AgentCluster
+from tests.harness import BACKENDS, FENCE_PROCESS, AgentCluster, backend_url
 from tests.manifests import FAST_TIMING, document, documents, nodes, witnessed_app
 from tests.waiting import wait_until
 from tests.witness import intervals, overlaps, serving_since
@@ -45,9 +45,9 @@ def manifests(workdir: Path) -> str:
     )
 
 
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[AgentCluster]:
-    running = AgentCluster(tmp_path, store_url=f"sqlite://{tmp_path}/store.db")
+@pytest.fixture(params=BACKENDS)
+def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentCluster]:
+    running = AgentCluster(tmp_path, store_url=backend_url(request.param, tmp_path))
     try:
         running.apply(manifests(tmp_path))
         for node in ("n1", "n2", "n3"):
