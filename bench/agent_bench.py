@@ -144,15 +144,14 @@ def measure_idle(resources: int, window: float, count: int) -> list[Idle]:
             wait(cluster, resources, 180)
         time.sleep(12)  # past the first monitor round, which the starts bunched together
         for _ in range(count):
-            before, t0 = [cpu_seconds(idle.pid) for idle in idles], time.monotonic()
+            for idle, cluster in zip(idles, clusters, strict=True):
+                if not idle.exited and cluster.processes["n1"].poll() is not None:
+                    idle.exited = cluster.logs["n1"].read_text().splitlines()[-1]
+            live = [idle for idle in idles if not idle.exited]
+            before, t0 = [cpu_seconds(idle.pid) for idle in live], time.monotonic()
             time.sleep(window)
-            after, elapsed = [cpu_seconds(idle.pid) for idle in idles], time.monotonic() - t0
-            for idle, cluster, (own0, kids0), (own1, kids1) in zip(
-                idles, clusters, before, after, strict=True
-            ):
-                if idle.exited or cluster.processes["n1"].poll() is not None:
-                    idle.exited = idle.exited or cluster.logs["n1"].read_text().splitlines()[-1]
-                    continue
+            after, elapsed = [cpu_seconds(idle.pid) for idle in live], time.monotonic() - t0
+            for idle, (own0, kids0), (own1, kids1) in zip(live, before, after, strict=True):
                 own, kids = (own1 - own0) / elapsed, (kids1 - kids0) / elapsed
                 idle.windows.append((100 * own, 100 * kids))
                 idle.rss = rss_mb(idle.pid)
