@@ -144,13 +144,17 @@ class _Db:
     """The store's one connection; used only on its worker thread. Each public method
     is one transaction and first expires due leases (how expiry works across processes)."""
 
-    def __init__(self, path: Path, *, timeout: float) -> None:
+    def __init__(self, path: Path) -> None:
         self.boot_id = _boot_id()
         self.changes = 0
         """Revisions this connection committed; the event loop compares it to wake watches."""
         self._path = path
         _create_private(path)
-        self._conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        # SQLite's own busy handler sleeps up to 100 ms between tries, so a waiting writer
+        # keeps losing the lock to writers arriving meanwhile (lease refreshes missed their
+        # deadline under an apply of 1,000 resources): it is off, and SqliteStore's retry
+        # polls for the lock every few milliseconds instead, until `timeout`.
+        self._conn = sqlite3.connect(path, timeout=0.001, isolation_level=None)
         try:
             self._set_up()
         except BaseException:
@@ -414,7 +418,7 @@ class SqliteStore:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hactl-sqlite")
         self._retrying = Retrying(  # used on the worker thread only, so one is enough
             stop=stop_after_delay(timeout),
-            wait=wait_random_exponential(multiplier=0.002, max=0.05),
+            wait=wait_random_exponential(multiplier=0.001, max=0.005),
             retry=retry_if_exception(_is_busy),
             reraise=True,
         )
@@ -581,7 +585,7 @@ class SqliteStore:
 
     def _open_db(self) -> _Db:
         if self._db is None:
-            self._db = _Db(self._path, timeout=self._timeout)
+            self._db = _Db(self._path)
             log.debug("store.opened", backend="sqlite", path=str(self._path))
         return self._db
 
