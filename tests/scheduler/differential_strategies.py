@@ -46,7 +46,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from reconciler.model.declared import DeclaredState
-from reconciler.model.kinds import KINDS, Document, OpName
+from reconciler.model.kinds import Document, OpName
 from reconciler.snapshot import (
     ClusterSnapshot,
     Failcount,
@@ -54,6 +54,7 @@ from reconciler.snapshot import (
     ObservedRole,
     ResourceInstance,
 )
+from tests.scheduler.strategies import doc
 
 NOW = 1_700_000_000.0
 """The time every generated snapshot is observed and scheduled at."""
@@ -63,17 +64,6 @@ STRONG_ADVISORY = 500_000
 PROMOTION_SCORES = [-5000, 0, 5000, 10_000, 15_000]
 """Far apart: other promotion terms never tie two nodes (see the module docstring)."""
 MONITOR = [{"name": "monitor", "interval": "10s", "timeout": "20s"}]
-
-
-def _doc(kind: str, name: str, spec: dict[str, Any] | None = None) -> Document:
-    body: dict[str, Any] = {
-        "apiVersion": "hactl/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name},
-    }
-    if spec is not None:
-        body["spec"] = spec
-    return KINDS[kind].model_validate(body)
 
 
 @st.composite
@@ -97,20 +87,20 @@ def clusters(draw: st.DrawFn) -> ClusterSnapshot:
         attributes: dict[str, Any] = {"rack": draw(st.sampled_from(["a", "b"]))}
         if draw(st.booleans()):
             attributes["pingd"] = draw(st.sampled_from([0, 1, 100]))
-        docs.append(_doc("Node", node, {"attributes": attributes}))
+        docs.append(doc("Node", node, {"attributes": attributes}))
     if stonith:
-        docs.append(_doc("FenceDevice", "power", {"driver": "fence_ipmilan", "nodes": nodes}))
+        docs.append(doc("FenceDevice", "power", {"driver": "fence_ipmilan", "nodes": nodes}))
     for index, r in enumerate(primitives):
         primitive: dict[str, Any] = {"agent": "ocf:heartbeat:Dummy", "ops": MONITOR}
         if index >= 3 and draw(st.integers(0, 9)) == 0:  # never a group member
             primitive["meta"] = {"targetRole": "Stopped"}
-        docs.append(_doc("Resource", r, primitive))
+        docs.append(doc("Resource", r, primitive))
 
     members: list[str] = []
     targets = list(primitives)
     if len(primitives) >= 3 and draw(st.booleans()):
         members = primitives[: draw(st.integers(2, 3))]
-        docs.append(_doc("Group", "g", {"resources": members}))
+        docs.append(doc("Group", "g", {"resources": members}))
         targets = ["g"] + [r for r in primitives if r not in members]
     clone: str | None = None
     promotable = False
@@ -125,7 +115,7 @@ def clusters(draw: st.DrawFn) -> ClusterSnapshot:
         body: dict[str, Any] = {"agent": "ocf:pacemaker:Stateful", "clone": spec, "ops": MONITOR}
         if promotable:
             body["meta"] = {"stickiness": 0}
-        docs.append(_doc("Resource", clone, body))
+        docs.append(doc("Resource", clone, body))
         targets.append(clone)
 
     colocations = (
@@ -139,7 +129,7 @@ def clusters(draw: st.DrawFn) -> ClusterSnapshot:
         if c["score"] == "-INFINITY" or c["with"] == "g" or c["resource"] == clone
     }
     colocations = [c for c in colocations if c["score"] == "-INFINITY" or c["with"] not in calm]
-    docs += [_doc("Colocation", f"col{i}", spec) for i, spec in enumerate(colocations)]
+    docs += [doc("Colocation", f"col{i}", spec) for i, spec in enumerate(colocations)]
     docs += draw(
         _locations([t for t in targets if t not in calm], nodes, scores, clone, promotable)
     )
@@ -178,7 +168,7 @@ def clusters(draw: st.DrawFn) -> ClusterSnapshot:
 
 
 def _cluster(draw: st.DrawFn, *, stonith: bool, auto_failback: bool) -> Document:
-    return _doc(
+    return doc(
         "Cluster",
         "c",
         {
@@ -248,7 +238,7 @@ def _locations(
             spec["rules"] = [draw(_rules(allowed))]
         if target == clone and promotable:
             spec["role"] = "Promoted"
-        found.append(_doc("Location", f"l{i}", spec))
+        found.append(doc("Location", f"l{i}", spec))
     return found
 
 
@@ -266,7 +256,7 @@ def _orders(draw: st.DrawFn, targets: list[str], *, mandatory: bool) -> list[Doc
         ordered.add((first, then))
         kind = draw(st.sampled_from(["Mandatory", "Optional"])) if mandatory else "Optional"
         spec = {"first": targets[first], "then": targets[then], "kind": kind}
-        found.append(_doc("Order", f"o{i}", spec))
+        found.append(doc("Order", f"o{i}", spec))
     return found
 
 

@@ -13,14 +13,14 @@ from typing import Any
 from hypothesis import strategies as st
 
 from reconciler.model.declared import DeclaredState
-from reconciler.model.kinds import KINDS
+from reconciler.model.kinds import KINDS, Document
 from reconciler.snapshot import ClusterSnapshot, NodeState, ObservedRole, ResourceInstance
 
 SCORES = ["-INFINITY", -100, -10, 0, 10, 100, "INFINITY"]
 COLOCATION_SCORES = ["-INFINITY", -100, 100, "INFINITY"]
 
 
-def _doc(kind: str, name: str, spec: dict[str, Any] | None = None) -> Any:
+def doc(kind: str, name: str, spec: dict[str, Any] | None = None) -> Document:
     body: dict[str, Any] = {
         "apiVersion": "hactl/v1alpha1",
         "kind": kind,
@@ -46,7 +46,7 @@ def snapshots(
     stickiness = draw(st.sampled_from(sorted({min_stickiness, 1, 100})))
     stonith = draw(st.booleans())
     docs = [
-        _doc(
+        doc(
             "Cluster",
             "c",
             {
@@ -55,14 +55,14 @@ def snapshots(
                 "defaults": {"stickiness": stickiness},
             },
         ),
-        *[_doc("Node", n) for n in nodes],
-        *[_doc("Resource", r, {"agent": "ocf:heartbeat:Dummy"}) for r in primitives],
+        *[doc("Node", n) for n in nodes],
+        *[doc("Resource", r, {"agent": "ocf:heartbeat:Dummy"}) for r in primitives],
     ]
     members: list[str] = []
     targets = list(primitives)
     if len(primitives) >= 3 and draw(st.booleans()):
         members = primitives[: draw(st.integers(2, 3))]
-        docs.append(_doc("Group", "g", {"resources": members}))
+        docs.append(doc("Group", "g", {"resources": members}))
         targets = ["g"] + [r for r in primitives if r not in members]
     clone: str | None = None
     if draw(st.booleans()):
@@ -71,13 +71,13 @@ def snapshots(
         spec: dict[str, Any] = {"promotable": promotable}
         if draw(st.booleans()):
             spec["max"] = draw(st.integers(1, len(nodes)))
-        docs.append(_doc("Resource", clone, {"agent": "ocf:linbit:drbd", "clone": spec}))
+        docs.append(doc("Resource", clone, {"agent": "ocf:linbit:drbd", "clone": spec}))
         targets.append(clone)
 
     for i in range(draw(st.integers(0, 4))):
         target = draw(st.sampled_from(targets + members))
         docs.append(
-            _doc(
+            doc(
                 "Location",
                 f"l{i}",
                 {
@@ -105,13 +105,13 @@ def snapshots(
         if frozenset((dependent, primary)) in colocated:
             continue  # one colocation per pair: two could contradict each other
         colocated.add(frozenset((dependent, primary)))
-        docs.append(_doc("Colocation", f"col{i}", spec))
+        docs.append(doc("Colocation", f"col{i}", spec))
     for i in range(draw(st.integers(0, pairs))):
         first, then = sorted(
             draw(st.lists(st.integers(0, len(targets) - 1), min_size=2, max_size=2, unique=True))
         )
         docs.append(
-            _doc(
+            doc(
                 "Order",
                 f"o{i}",
                 {

@@ -18,21 +18,11 @@ from reconciler.cib import clone_id, name_of, resource_id, to_cib
 from reconciler.cli.main import build
 from reconciler.loader import load_paths
 from reconciler.model.declared import DeclaredState
-from reconciler.model.kinds import KINDS, Document
+from reconciler.model.kinds import Document
 from reconciler.snapshot import ClusterSnapshot, Failcount, NodeState, ResourceInstance
+from tests.scheduler.strategies import doc
 
 MANIFESTS = Path(__file__).parents[2] / "manifests"
-
-
-def _doc(kind: str, name: str, spec: dict[str, object] | None = None) -> Document:
-    body: dict[str, object] = {
-        "apiVersion": "hactl/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name},
-    }
-    if spec is not None:
-        body["spec"] = spec
-    return KINDS[kind].model_validate(body)
 
 
 def _snapshot(*docs: Document, **observed: object) -> ClusterSnapshot:
@@ -58,11 +48,11 @@ class TestIds:
 
     def test_every_id_is_unique(self) -> None:
         snapshot = _snapshot(
-            _doc("Node", "n1"),
-            _doc("Resource", "meta", {"agent": "ocf:heartbeat:Dummy"}),
-            _doc("Resource", "1st", {"agent": "ocf:heartbeat:Dummy", "params": {"a": 1}}),
-            _doc("FenceDevice", "meta", {"driver": "fence_x", "nodes": ["n1"]}),
-            _doc("Location", "meta", {"resource": "meta", "node": "n1", "score": 5}),
+            doc("Node", "n1"),
+            doc("Resource", "meta", {"agent": "ocf:heartbeat:Dummy"}),
+            doc("Resource", "1st", {"agent": "ocf:heartbeat:Dummy", "params": {"a": 1}}),
+            doc("FenceDevice", "meta", {"driver": "fence_x", "nodes": ["n1"]}),
+            doc("Location", "meta", {"resource": "meta", "node": "n1", "score": 5}),
         )
         ids = [e.get("id") for e in _cib(snapshot).iter() if e.get("id") and e.tag != "node"]
         assert len(ids) == len(set(ids))
@@ -74,8 +64,8 @@ class TestConfiguration:
 
     def test_agents_params_ops_and_secrets(self) -> None:
         snapshot = _snapshot(
-            _doc("Node", "n1"),
-            _doc(
+            doc("Node", "n1"),
+            doc(
                 "Resource",
                 "db",
                 {
@@ -100,25 +90,25 @@ class TestConfiguration:
         assert stop is not None and stop.get("on-fail") == "fence"  # a stop fences or blocks
 
     def test_autofailback_off_is_infinite_stickiness(self) -> None:
-        snapshot = _snapshot(_doc("Cluster", "c", {"autoFailback": False}), _doc("Node", "n1"))
+        snapshot = _snapshot(doc("Cluster", "c", {"autoFailback": False}), doc("Node", "n1"))
         defaults = _cib(snapshot).find("configuration/rsc_defaults")
         assert _nvpairs(defaults) == {"resource-stickiness": "INFINITY"}
 
     def test_promotable_clone_and_constraints(self) -> None:
         snapshot = _snapshot(
-            _doc("Node", "n1"),
-            _doc(
+            doc("Node", "n1"),
+            doc(
                 "Resource",
                 "drbd",
                 {"agent": "ocf:linbit:drbd", "clone": {"max": 2, "promotable": True}},
             ),
-            _doc("Resource", "fs", {"agent": "ocf:heartbeat:Filesystem"}),
-            _doc(
+            doc("Resource", "fs", {"agent": "ocf:heartbeat:Filesystem"}),
+            doc(
                 "Colocation",
                 "fs-on-primary",
                 {"resource": "fs", "with": "drbd", "score": "INFINITY", "withRole": "Promoted"},
             ),
-            _doc(
+            doc(
                 "Location",
                 "ping",
                 {
@@ -157,10 +147,10 @@ class TestStatus:
         snapshot = ClusterSnapshot(
             declared=DeclaredState.of(
                 [
-                    _doc("Node", "n1"),
-                    _doc("Node", "n2"),
-                    _doc("Node", "n3"),
-                    _doc(
+                    doc("Node", "n1"),
+                    doc("Node", "n2"),
+                    doc("Node", "n3"),
+                    doc(
                         "Resource",
                         "db",
                         {
@@ -169,7 +159,7 @@ class TestStatus:
                             "ops": [{"name": "monitor", "interval": "10s", "role": "Promoted"}],
                         },
                     ),
-                    _doc("Resource", "ip", {"agent": "ocf:heartbeat:IPaddr2"}),
+                    doc("Resource", "ip", {"agent": "ocf:heartbeat:IPaddr2"}),
                 ]
             ),
             nodes={

@@ -8,7 +8,7 @@ from reconciler.model.declared import DeclaredState
 from reconciler.scheduler import schedule
 from reconciler.scheduler.outcome import predicted
 from reconciler.snapshot import ClusterSnapshot, Failcount, NodeState, ResourceInstance
-from tests.scheduler.strategies import _doc
+from tests.scheduler.strategies import doc
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -17,10 +17,10 @@ def _snapshot(
     *extra: object, cluster: dict[str, object] | None = None, **observed: object
 ) -> ClusterSnapshot:
     docs = [
-        _doc("Cluster", "c", cluster or {}),
-        _doc("Node", "n1"),
-        _doc("Node", "n2"),
-        _doc("Resource", "web", {"agent": "ocf:heartbeat:apache"}),
+        doc("Cluster", "c", cluster or {}),
+        doc("Node", "n1"),
+        doc("Node", "n2"),
+        doc("Resource", "web", {"agent": "ocf:heartbeat:apache"}),
         *extra,
     ]
     observed.setdefault("nodes", {"n1": NodeState(), "n2": NodeState()})
@@ -100,7 +100,7 @@ class TestPredictedOutcome:
         assert schedule(after, 0.0).actions == ()
 
     def test_an_instance_reported_as_started_is_promoted(self) -> None:
-        clone = _doc(
+        clone = doc(
             "Resource",
             "state",
             {"agent": "ocf:pacemaker:Stateful", "clone": {"promotable": True}},

@@ -8,19 +8,19 @@ import pytest
 
 from reconciler.model.declared import DeclaredState, Source
 from reconciler.snapshot import ClusterSnapshot, Failcount, NodeState, ResourceInstance
-from tests.scheduler.strategies import _doc
+from tests.scheduler.strategies import doc
 
 pytestmark = pytest.mark.timeout(10)
 
 
 def _declared() -> DeclaredState:
     docs = [
-        _doc("Cluster", "c", {"defaults": {"stickiness": 100, "failureTimeout": "1m"}}),
-        _doc("Node", "n1", {"attributes": {"rack": "a"}}),
-        _doc("Node", "n2"),
-        _doc("Resource", "web", {"agent": "ocf:heartbeat:apache", "meta": {"stickiness": 5}}),
-        _doc("Colocation", "c1", {"resource": "web", "with": "web2", "score": "INFINITY"}),
-        _doc("Resource", "web2", {"agent": "ocf:heartbeat:apache"}),
+        doc("Cluster", "c", {"defaults": {"stickiness": 100, "failureTimeout": "1m"}}),
+        doc("Node", "n1", {"attributes": {"rack": "a"}}),
+        doc("Node", "n2"),
+        doc("Resource", "web", {"agent": "ocf:heartbeat:apache", "meta": {"stickiness": 5}}),
+        doc("Colocation", "c1", {"resource": "web", "with": "web2", "score": "INFINITY"}),
+        doc("Resource", "web2", {"agent": "ocf:heartbeat:apache"}),
     ]
     return DeclaredState.of(docs, {("Resource", "web"): Source("web.yaml", 3)})
 
