@@ -27,17 +27,12 @@ def export_group() -> None:
 def cib(
     snapshot_file: str | None,
     paths: tuple[str, ...],
-    running: tuple[str, ...],
-    node_down: tuple[str, ...],
-    node_unclean: tuple[str, ...],
-    standby: tuple[str, ...],
-    fail: tuple[str, ...],
+    flags: ObservedFlags,
 ) -> None:
     """A Pacemaker CIB (crm_feature_set 3.16.1) for crm_simulate, on stdout.
 
     Try: hactl export cib -f manifests/demo --node-down node1 > cib.xml;
     crm_simulate -x cib.xml -S
     """
-    flags = ObservedFlags(running, node_down, node_unclean, standby, fail)
     snapshot, _ = build_snapshot(snapshot_file, paths, flags=flags)
     click.echo(to_cib(snapshot), nl=False)

@@ -8,10 +8,12 @@ scheduler on it. Nothing is written anywhere.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, cast
 
 import click
 
@@ -50,7 +52,8 @@ class ObservedFlags:
 
 
 def observed_options(func: click.decorators.FC) -> click.decorators.FC:
-    """The flags shared by simulate and explain."""
+    """The flags shared by simulate, explain and export cib; the command gets them as
+    `paths` and one `flags: ObservedFlags`."""
     options = [
         click.option(
             "-f",
@@ -87,9 +90,17 @@ def observed_options(func: click.decorators.FC) -> click.decorators.FC:
             "failed if it runs there.",
         ),
     ]
+    fields = ("running", "node_down", "node_unclean", "standby", "fail")
+
+    @functools.wraps(func)
+    def with_flags(*args: Any, **kwargs: Any) -> Any:
+        flags = ObservedFlags(*(kwargs.pop(name) for name in fields))
+        return func(*args, flags=flags, **kwargs)
+
+    wrapped = cast("click.decorators.FC", with_flags)
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapped = option(wrapped)
+    return wrapped
 
 
 # --- commands ------------------------------------------------------------------------
@@ -110,11 +121,7 @@ def observed_options(func: click.decorators.FC) -> click.decorators.FC:
 def simulate(
     snapshot_file: str | None,
     paths: tuple[str, ...],
-    running: tuple[str, ...],
-    node_down: tuple[str, ...],
-    node_unclean: tuple[str, ...],
-    standby: tuple[str, ...],
-    fail: tuple[str, ...],
+    flags: ObservedFlags,
     scores: bool,
     saved: str | None,
 ) -> None:
@@ -124,7 +131,6 @@ def simulate(
     observed). SNAPSHOT.json (or --saved) replays a saved scheduler input; the flags
     change it further.
     """
-    flags = ObservedFlags(running, node_down, node_unclean, standby, fail)
     if saved is not None:
         if snapshot_file is not None or paths:
             raise UsageError("give one of --saved, SNAPSHOT.json or -f manifests")
@@ -157,14 +163,9 @@ def explain(
     resource: str,
     snapshot_file: str | None,
     paths: tuple[str, ...],
-    running: tuple[str, ...],
-    node_down: tuple[str, ...],
-    node_unclean: tuple[str, ...],
-    standby: tuple[str, ...],
-    fail: tuple[str, ...],
+    flags: ObservedFlags,
 ) -> None:
     """Why RESOURCE (a resource or group) runs where it runs: every score and its source."""
-    flags = ObservedFlags(running, node_down, node_unclean, standby, fail)
     snapshot, now = build_snapshot(snapshot_file, paths, flags=flags)
     if resource not in snapshot.declared.resources and resource not in snapshot.declared.groups:
         raise UsageError(f"unknown resource {resource!r}")
