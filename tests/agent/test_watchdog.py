@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -228,15 +227,6 @@ class StandIn:
         wait_until(pidfile.exists, within=PROMPT, what="the stand-in started its watchdog")
         self.watchdog, self.child = (int(p) for p in pidfile.read_text().split())
         procs.pids += [self.watchdog, self.child]
-
-
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    processes = Processes(tmp_path)
-    try:
-        yield processes
-    finally:
-        processes.cleanup()
 
 
 class TestWatchdogProcess:

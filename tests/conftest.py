@@ -1,4 +1,4 @@
-"""Fixtures of the fencing tests: processes cleaned up by PID, random names."""
+"""Fixtures shared by several test directories."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.fencing.processes import Processes
 
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Processes]:
+    """Processes a test starts, each killed and reaped by PID afterwards."""
     processes = Processes(tmp_path)
     try:
         yield processes
