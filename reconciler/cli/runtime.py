@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import structlog
 from rich.console import Console
 from rich.table import Table
 
@@ -32,6 +33,10 @@ from reconciler.status import status_view
 from reconciler.store.base import Store
 
 PR_SET_PDEATHSIG = 1
+CLOSE_TIMEOUT_S = 5.0
+"""How long an agent that is done may take to close its store connections."""
+
+log = structlog.get_logger(__name__)
 
 
 @click.command()
@@ -63,13 +68,31 @@ def agent(node: str, rsctmp: Path | None, log_level: str, parent_pid: int | None
     async def go() -> int:
         store = cli_store()
         lease_store = cli_store()
+        code = 1
         try:
-            return await run_agent(store, options, lease_store=lease_store)
+            code = await run_agent(store, options, lease_store=lease_store)
+            return code
         finally:
-            await lease_store.close()
-            await store.close()
+            if not await closed_within(CLOSE_TIMEOUT_S, lease_store, store):
+                # Seen with a node cut off from etcd: everything was stopped, then closing
+                # the connections hung until the node was fenced. Its exit code must say
+                # what happened (3: store lost), so leave without them.
+                log.warning("agent.store_close_timed_out", node=node, exit_code=code)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
 
     sys.exit(run(go()))
+
+
+async def closed_within(seconds: float, *stores: Store) -> bool:
+    """Close the stores; False if that did not finish within `seconds`."""
+    closing = [asyncio.ensure_future(store.close()) for store in stores]
+    done, pending = await asyncio.wait(closing, timeout=seconds)
+    for task in done:
+        if (error := task.exception()) is not None:
+            log.warning("agent.store_close_failed", error=str(error))
+    return not pending
 
 
 def end_with_parent(parent_pid: int) -> None:
