@@ -71,14 +71,32 @@ class AgentCluster:
         """What the agent's command runs under (a subclass: a network namespace)."""
         return []
 
+    def agent_store_url(self, node: str) -> str:
+        """The store as the node's agent reaches it (a subclass: across a namespace)."""
+        return self.store_url
+
+    def read_key(self, key: str) -> bytes | None:
+        """One key's value, read from the store as it is now."""
+
+        async def read() -> bytes | None:
+            store = open_store(self.store_url)
+            try:
+                kv = await store.get(key)
+                return kv.value if kv else None
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
+
     def start(self, node: str) -> subprocess.Popen[bytes]:
         log = self.workdir / f"{node}.log"
         self.logs[node] = log
         env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
+        url = self.agent_store_url(node)
         command = [
             *self.command_prefix(node),
             *HACTL,
-            *("--store", self.store_url, "--cluster", self.cluster, "agent", "--node", node),
+            *("--store", url, "--cluster", self.cluster, "agent", "--node", node),
             *("--rsctmp", str(self.rsctmp(node)), "--parent-pid", str(os.getpid())),
         ]
         with log.open("ab") as out:

@@ -8,7 +8,6 @@ fencing must be recorded before the survivor's service first answered.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sys
@@ -20,7 +19,6 @@ import pytest
 
 from reconciler import keys
 from reconciler.agent.records import FenceRecord
-from reconciler.store.url import open_store
 from tests.etcd_cluster import EtcdCluster, require_etcd
 from tests.harness import AgentCluster
 from tests.waiting import wait_until
@@ -124,20 +122,8 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentClu
         running.stop_all()
 
 
-def read_key(cluster: AgentCluster, key: str) -> bytes | None:
-    async def read() -> bytes | None:
-        store = open_store(cluster.store_url)
-        try:
-            kv = await store.get(key)
-            return kv.value if kv else None
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
-
-
 def fence_record(cluster: AgentCluster, node: str) -> FenceRecord | None:
-    raw = read_key(cluster, keys.fenced(cluster.cluster, node))
+    raw = cluster.read_key(keys.fenced(cluster.cluster, node))
     return FenceRecord.from_json(raw) if raw else None
 
 
@@ -204,9 +190,7 @@ class TestFailoverWithFencing:
         (tmp_path / "fail-stop").touch()
         (tmp_path / "fail-monitor").touch()
         failed_stop = keys.failcount(cluster.cluster, "n1", "data", "stop")
-        wait_until(
-            lambda: read_key(cluster, failed_stop) is not None, within=15, what="stop failed"
-        )
+        wait_until(lambda: cluster.read_key(failed_stop) is not None, within=15, what="stop failed")
         (tmp_path / "fail-stop").unlink()
         (tmp_path / "fail-monitor").unlink()
         assert_safe_takeover(cluster, "n1")
@@ -230,7 +214,7 @@ class TestManualFencing:
     def test_confirm_of_a_lost_node_lets_recovery_go_on(self, cluster: AgentCluster) -> None:
         cluster.signal("n1", signal.SIGSTOP)
         wait_until(
-            lambda: read_key(cluster, keys.member(cluster.cluster, "n1")) is None,
+            lambda: cluster.read_key(keys.member(cluster.cluster, "n1")) is None,
             within=10,
             what="n1's lease expired",
         )

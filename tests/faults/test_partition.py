@@ -17,7 +17,6 @@ outside the cluster (the witness log, a watch on the store, /proc):
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -69,25 +68,11 @@ class PartitionedCluster(AgentCluster):
     def in_majority(self) -> list[str]:
         return [*netns.prefix(self.net.majority), *HACTL]
 
-    def start(self, node: str) -> subprocess.Popen[bytes]:
-        alone = node == CUT_OFF
-        namespace = self.net.alone if alone else self.net.majority
-        url = self.cut_off_url if alone else self.store_url
-        log = self.workdir / f"{node}.log"
-        self.logs[node] = log
-        env = {**os.environ, "HACTL_CLUSTER": self.cluster, "HACTL_NODE": node}
-        command = [
-            *netns.prefix(namespace),
-            *HACTL,
-            *("--store", url, "--cluster", self.cluster, "agent", "--node", node),
-            *("--rsctmp", str(self.rsctmp(node)), "--parent-pid", str(os.getpid())),
-        ]
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command, stdout=out, stderr=out, env=env, start_new_session=True
-            )
-        self.processes[node] = process
-        return process
+    def command_prefix(self, node: str) -> list[str]:
+        return netns.prefix(self.net.alone if node == CUT_OFF else self.net.majority)
+
+    def agent_store_url(self, node: str) -> str:
+        return self.cut_off_url if node == CUT_OFF else self.store_url
 
     def probe(self) -> list[str]:
         """tests/faults/store_probe.py, in the majority's namespace."""

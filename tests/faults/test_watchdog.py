@@ -9,7 +9,6 @@ pill and dies at once. The witness log must never show two nodes serving at once
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import subprocess
@@ -22,7 +21,6 @@ import pytest
 from reconciler import keys
 from reconciler.agent.poison import PoisonPill
 from reconciler.agent.records import FenceRecord, Incarnation
-from reconciler.store.url import open_store
 from tests.harness import BACKENDS, FENCE_PROCESS, AgentCluster, backend_url
 from tests.manifests import FAST_TIMING, document, documents, nodes, witnessed_app
 from tests.waiting import wait_until
@@ -64,18 +62,6 @@ def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AgentClu
         running.stop_all()
 
 
-def read_key(cluster: AgentCluster, key: str) -> bytes | None:
-    async def read() -> bytes | None:
-        store = open_store(cluster.store_url)
-        try:
-            kv = await store.get(key)
-            return kv.value if kv else None
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
-
-
 def holds_a_write_lock(pid: int) -> bool:
     """Whether the process holds a POSIX write lock (SQLite's, on the store's files)."""
     for line in Path("/proc/locks").read_text().splitlines():
@@ -106,7 +92,7 @@ def freeze_outside_the_store_lock(cluster: AgentCluster, node: str) -> None:
 
 
 def fence_record(cluster: AgentCluster, node: str) -> FenceRecord | None:
-    raw = read_key(cluster, keys.fenced(cluster.cluster, node))
+    raw = cluster.read_key(keys.fenced(cluster.cluster, node))
     return FenceRecord.from_json(raw) if raw else None
 
 
@@ -151,7 +137,7 @@ class TestWatchdogFencing:
         def lease_gone() -> bool:
             nonlocal present_at
             asked = time.monotonic_ns()
-            if read_key(cluster, member) is not None:
+            if cluster.read_key(member) is not None:
                 present_at = asked  # the lease was deleted after this moment
                 return False
             return True
@@ -188,9 +174,7 @@ class TestWatchdogFencing:
         (tmp_path / "fail-stop").touch()
         (tmp_path / "fail-monitor").touch()
         failed_stop = keys.failcount(cluster.cluster, "n1", "data", "stop")
-        wait_until(
-            lambda: read_key(cluster, failed_stop) is not None, within=15, what="stop failed"
-        )
+        wait_until(lambda: cluster.read_key(failed_stop) is not None, within=15, what="stop failed")
         (tmp_path / "fail-stop").unlink()
         (tmp_path / "fail-monitor").unlink()
         # n1 is alive and keeps its lease: only the pill can make it self-fence.
@@ -200,8 +184,8 @@ class TestWatchdogFencing:
             what="n1 killed after its poison pill",
         )
         assert cluster.processes["n1"].returncode == -signal.SIGKILL
-        raw = read_key(cluster, keys.poison_pill(cluster.cluster, "n1"))
-        incarnation = read_key(cluster, keys.incarnation(cluster.cluster, "n1"))
+        raw = cluster.read_key(keys.poison_pill(cluster.cluster, "n1"))
+        incarnation = cluster.read_key(keys.incarnation(cluster.cluster, "n1"))
         assert raw is not None and incarnation is not None
         pill = PoisonPill.from_json(raw)
         assert pill is not None
