@@ -139,8 +139,12 @@ class EtcdCluster:
         self.wait_healthy()
 
     def stop(self) -> None:
+        """Kill every member and drop its data, keeping the logs: each member preallocates
+        about 120 MB of WAL, and repeated fault runs left gigabytes behind."""
         for member in self.members:
             self.kill(member.name)
+        for member in self.members:
+            shutil.rmtree(member.data_dir, ignore_errors=True)
 
     def kill(self, name: str) -> None:
         """kill -9 the member (by the PID this object started) and reap it."""
