@@ -28,7 +28,7 @@ from reconciler.agent.watchdog_timing import (
 from reconciler.store.base import Store
 from reconciler.store.memory import MemoryStore
 from tests.fencing.processes import FENCE_PROCESS, PROMPT, Processes, alive, unique
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 seconds = st.floats(min_value=0.01, max_value=600, allow_nan=False)
 
@@ -89,8 +89,12 @@ class TestPets:
         await member.join()
         assert len(pets) == 1 and pets[0] == member.last_ok_sent
         keeper = asyncio.create_task(member.keep())
-        await asyncio.sleep(ttl * 2)
-        assert len(pets) >= 3 and pets == sorted(pets)
+
+        async def petted_again() -> bool:
+            return len(pets) >= 3
+
+        await eventually(petted_again, within=ttl * 10, what="two more pets")
+        assert pets == sorted(pets)
         await member.leave()
         await keeper
         count = len(pets)
