@@ -30,7 +30,7 @@ from reconciler.agent.fencer import FenceResult
 from reconciler.agent.observe import RuntimeRecords
 from reconciler.agent.poison import PoisonPill
 from reconciler.agent.records import FenceRecord, Incarnation
-from reconciler.agent.watchdog_timing import fenced_after
+from reconciler.agent.watchdog_timing import fenced_after, watchdog_wait
 from reconciler.events import EventLog
 from reconciler.fencing import levels_for
 from reconciler.model.declared import DeclaredState
@@ -159,9 +159,10 @@ class LeaderFencing:
             await self._events.emit("fence.failed", f"fencing {node} failed", node=node, ok=False)
             if not watchdog:
                 return
-        if not last.watchdog:
-            # Its agent started without a watchdog (before watchdogTimeout was set): waiting
-            # would prove nothing. It stays unfenced, and its resources where they are.
+        wait = watchdog_wait(watchdog, last.watchdog)
+        if wait is None:
+            # Its agent started without a watchdog (before watchdogTimeout was set). It
+            # stays unfenced, and its resources where they are.
             why = "its agent runs no watchdog (restart it to get one)"
             log.error("leader.watchdog_fencing_impossible", node=node, reason=why)
             entry = FenceEntry(
@@ -169,9 +170,6 @@ class LeaderFencing:
             )
             await self._add_history([entry])
             return
-        # The node's watchdog fires after last.watchdog; the count must be at least twice
-        # that, whatever watchdogTimeout says now (it may have been lowered since).
-        wait = max(watchdog, 2 * last.watchdog)
         await self._fence_by_watchdog(node, incarnation, reason, wait)
 
     async def _add_history(self, entries: Iterable[FenceEntry]) -> None:

@@ -35,6 +35,17 @@ def fenced_after(lease_gone_since: float, watchdog_timeout: float) -> float:
     return lease_gone_since + watchdog_timeout
 
 
+def watchdog_wait(watchdog_timeout: float, node_watchdog: float) -> float | None:
+    """How long the leader counts, after it saw a node's lease gone, before the node's
+    watchdog has surely fired; None when the node's agent runs no watchdog (its
+    incarnation names none): then waiting would prove nothing. `node_watchdog` is the
+    node's own timeout as its incarnation recorded it, so the count is at least twice
+    that, whatever watchdogTimeout says now (it may have been lowered since)."""
+    if node_watchdog <= 0:
+        return None
+    return max(watchdog_timeout, 2 * node_watchdog)
+
+
 def slack(deadtime: float, watchdog_timeout: float) -> float:
     """How long before the cluster assumes the node dead its watchdog has fired, at least."""
     return deadtime + node_timeout(watchdog_timeout)

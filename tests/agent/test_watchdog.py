@@ -24,6 +24,7 @@ from reconciler.agent.watchdog_timing import (
     node_timeout,
     recommended_minimum,
     slack,
+    watchdog_wait,
 )
 from reconciler.store.base import Store
 from reconciler.store.memory import MemoryStore
@@ -41,6 +42,13 @@ class TestTimingRule:
         assert fires_at(10.0, 4.0) == 12.0
         assert fenced_after(20.0, 4.0) == 24.0
         assert recommended_minimum(1.5) == 3.0
+
+    def test_the_leader_counts_by_the_nodes_own_watchdog(self) -> None:
+        assert watchdog_wait(4.0, node_timeout(4.0)) == 4.0
+        # watchdogTimeout lowered since the node started: its watchdog still waits 5 s.
+        assert watchdog_wait(4.0, 5.0) == 10.0
+        # An agent started without a watchdog: no amount of waiting proves it down.
+        assert watchdog_wait(4.0, 0.0) is None
 
     @given(last_sent=seconds, deadtime=seconds, watchdog=seconds, noticed_late=seconds)
     def test_fired_before_assumed_dead(
