@@ -22,6 +22,7 @@ from reconciler.cli.waiting import (
     Verdict,
     converged,
     parse_timeout,
+    positive_duration,
     wait_and_report,
     wait_options,
 )
@@ -32,7 +33,6 @@ from reconciler.intent_store import read_intents, record_intent, remove_intents
 from reconciler.intents import Intent, IntentKind
 from reconciler.model.base import is_valid_name
 from reconciler.model.declared import DeclaredState
-from reconciler.model.values import Duration
 from reconciler.observation import ClusterReading
 from reconciler.provenance import applied_by
 from reconciler.store.base import Store
@@ -56,15 +56,7 @@ def check_resource(declared: DeclaredState, name: str, *, clones: bool = True) -
 
 
 def parse_lifetime(text: str | None) -> float | None:
-    if text is None:
-        return None
-    try:
-        seconds = Duration.parse(text).seconds
-    except ValueError as exc:
-        raise UsageError(f"--for: {exc}") from exc
-    if seconds <= 0:
-        raise UsageError("--for must be greater than 0")
-    return seconds
+    return None if text is None else positive_duration(text, option="--for")
 
 
 def intents_finished(names: list[str]) -> Check:

@@ -212,12 +212,17 @@ async def wait_and_report(store: Store, cluster: str, check: Check, *, within: f
 
 
 def parse_timeout(text: str) -> float:
+    return positive_duration(text, option="--timeout")
+
+
+def positive_duration(text: str, *, option: str) -> float:
+    """An option's duration in seconds; a usage error unless it is one and above 0."""
     try:
         seconds = Duration.parse(text).seconds
     except ValueError as exc:
-        raise UsageError(f"--timeout: {exc}") from exc
+        raise UsageError(f"{option}: {exc}") from exc
     if seconds <= 0:
-        raise UsageError("--timeout must be greater than 0")
+        raise UsageError(f"{option} must be greater than 0")
     return seconds
 
 
